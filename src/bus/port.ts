@@ -1,0 +1,45 @@
+/** The Bus port (DESIGN §2): the memory and NATS adapters both implement it and pass one contract suite. */
+import type { Envelope } from '../core/envelope.js';
+
+export type Handler = (env: Envelope) => Promise<void>;
+
+export interface SubscribeOptions {
+  /**
+   * Consumers sharing a queue name split the messages of the channel between them (a NATS queue group);
+   * consumers with different names each get every message.
+   */
+  queue: string;
+  /** Messages handled at once by this subscription. @default 8 */
+  concurrency?: number;
+  /** Attempts before a failing message goes to `channel.dead_letter`. @default 5 */
+  maxAttempts?: number;
+}
+
+export interface Subscription {
+  unsubscribe(): Promise<void>;
+}
+
+export interface Bus {
+  /** Resolves once the bus has accepted the message (durably, for a durable adapter). */
+  publish(env: Envelope): Promise<void>;
+  subscribe(channel: string, handler: Handler, opts: SubscribeOptions): Promise<Subscription>;
+  /** Resolves when every accepted message has been handled or dead-lettered (tests, graceful stop). */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Sees every envelope on publish and before delivery. Signature checks and the UEBA monitor are middleware.
+ * Throwing from `beforeDeliver` rejects the message (it goes to the dead-letter channel with the reason).
+ */
+export interface BusMiddleware {
+  onPublish?(env: Envelope): void | Promise<void>;
+  beforeDeliver?(env: Envelope, consumer: string): void | Promise<void>;
+}
+
+export interface DeadLetter {
+  original: Envelope;
+  consumer: string | null;
+  reason: string;
+  attempts: number;
+}

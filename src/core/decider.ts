@@ -1,0 +1,495 @@
+/**
+ * The pure workflow decider: `decide(workflow, event, now, config) → { workflow', transitions, effects }`.
+ * No I/O, no clock, no randomness: the shell supplies `now` and applies the decision in one transaction.
+ */
+import { AGENTS, CHANNELS } from './envelope.js';
+import type {
+  AnalysisRequest,
+  AnalysisResult,
+  CustomerResponse,
+  EngagementKind,
+  EngagementRequest,
+  FeedbackRequest,
+  ManufacturingFailure,
+  SchedulingRequest,
+} from './payloads.js';
+import type { Component } from './telemetry.js';
+import { isWorse, priorityOf, urgencyFor, type Urgency } from './urgency.js';
+import { DAY, HOUR, isoTime } from './clock.js';
+import {
+  DEFAULT_WORKFLOW_CONFIG,
+  TIMED_STATES,
+  TRANSITIONS,
+  type Counter,
+  type Decision,
+  type Effect,
+  type Transition,
+  type TimerName,
+  type Workflow,
+  type WorkflowConfig,
+  type WorkflowEvent,
+  type WorkflowState,
+} from './workflow.js';
+
+/** Thrown when the decider would take an edge missing from TRANSITIONS: a bug, never user input. */
+export class UndeclaredTransitionError extends Error {
+  readonly code = 'PW_UNDECLARED_TRANSITION';
+  constructor(from: WorkflowState, to: WorkflowState, on: string) {
+    super(`transition ${from} → ${to} on ${on} is not in the transition table`);
+    this.name = 'UndeclaredTransitionError';
+  }
+}
+
+const edges = new Set(TRANSITIONS.map((t) => `${t.from}>${t.to}>${t.on}`));
+
+class Step {
+  readonly transitions: Transition[] = [];
+  readonly effects: Effect[] = [];
+  constructor(
+    public wf: Workflow,
+    readonly event: WorkflowEvent,
+    readonly now: number,
+    readonly cfg: WorkflowConfig,
+  ) {}
+
+  get cid(): string {
+    return this.wf.correlationId;
+  }
+
+  go(to: WorkflowState, reason: string): void {
+    const from = this.wf.state;
+    if (!edges.has(`${from}>${to}>${this.event.type}`) && !edges.has(`${from}>${to}>*`)) {
+      throw new UndeclaredTransitionError(from, to, this.event.type);
+    }
+    this.transitions.push({ fromState: from, toState: to, timestamp: this.now, reason });
+    this.wf.reason = reason;
+    if (from === to) return;
+    this.wf.state = to;
+    this.wf.stateSeq += 1;
+    this.wf.stateEnteredAt = this.now;
+    this.effects.push({ kind: 'clear_timers' });
+    if (TIMED_STATES.has(to)) this.timer('state_timeout', this.now + this.cfg.stateTimeoutMs);
+  }
+
+  timer(name: TimerName, dueAt: number): void {
+    this.effects.push({ kind: 'set_timer', name, dueAt, seq: this.wf.stateSeq });
+  }
+
+  count(counter: Counter, by = 1): void {
+    this.effects.push({ kind: 'count', counter, by });
+  }
+
+  publish(e: Omit<Extract<Effect, { kind: 'publish' }>, 'kind' | 'priority' | 'key'> & { key: string }): void {
+    this.effects.push({ kind: 'publish', priority: priorityOf(this.wf.urgency), ...e, key: `${this.cid}:${e.key}` });
+  }
+
+  done(ignored?: string): Decision {
+    if (ignored !== undefined) return { workflow: this.wf, transitions: [], effects: [], ignored };
+    const changed = this.transitions.length > 0 || this.effects.length > 0;
+    if (changed) {
+      this.wf.version += 1;
+      this.wf.updatedAt = this.now;
+    }
+    return { workflow: this.wf, transitions: this.transitions, effects: this.effects };
+  }
+}
+
+export function decide(
+  workflow: Readonly<Workflow>,
+  event: WorkflowEvent,
+  now: number,
+  cfg: WorkflowConfig = DEFAULT_WORKFLOW_CONFIG,
+): Decision {
+  const original = workflow as Workflow;
+  // Copy only what a decision may change, so the caller's object is never mutated.
+  const wf: Workflow = { ...original, engagement: { ...original.engagement } };
+  const s = new Step(wf, event, now, cfg);
+  if (wf.state === 'completed') return s.done(`workflow is completed; ${event.type} ignored`);
+
+  switch (event.type) {
+    case 'cycle_started':
+      if (wf.state === 'idle') {
+        s.go('polling_telemetry', 'analysis cycle due');
+        s.effects.push({ kind: 'fetch_telemetry', vin: wf.vin, key: `${s.cid}:poll:${wf.stateSeq}` });
+      } else {
+        // An open case keeps being watched: new telemetry may escalate it (DESIGN §4).
+        s.effects.push({ kind: 'fetch_telemetry', vin: wf.vin, key: `${s.cid}:update:${now}` });
+      }
+      return s.done();
+
+    case 'telemetry_received':
+      if (event.samples.length === 0 && wf.state !== 'polling_telemetry') return s.done('no new samples');
+      if (wf.state === 'polling_telemetry') s.go('analyzing_data', `${event.samples.length} samples fetched`);
+      requestAnalysis(s, event.samples);
+      return s.done();
+
+    case 'telemetry_failed':
+      if (wf.state !== 'polling_telemetry') return s.done('update poll failed; next cycle retries');
+      fail(s, 'polling_telemetry', `telemetry poll failed: ${event.error}`);
+      return s.done();
+
+    case 'analysis_result':
+      return onAnalysis(s, event.result);
+
+    case 'agent_failed':
+      if (wf.state === 'analyzing_data' && event.agent === AGENTS.dataAnalysis) {
+        fail(s, 'polling_telemetry', `analysis failed: ${event.error}`);
+      } else if (wf.state === 'scheduling_service' && event.agent === AGENTS.scheduling) {
+        fail(s, 'scheduling_service', `scheduling failed: ${event.error}`);
+      } else {
+        return s.done(`${event.agent} failure does not concern state ${wf.state}`);
+      }
+      return s.done();
+
+    case 'engagement_result':
+      if (wf.state !== 'engaging_customer') return s.done(`delivery report in state ${wf.state}`);
+      if (event.result.attempt !== wf.engagement.attempts) return s.done('delivery report of an earlier message');
+      wf.engagement.lastDelivery = event.result;
+      if (!event.result.delivered) {
+        fail(s, 'engaging_customer', `notification not delivered: ${event.result.error ?? 'unknown reason'}`);
+      }
+      return s.done();
+
+    case 'customer_response':
+      return onCustomerResponse(s, event.response);
+
+    case 'scheduling_result':
+      if (wf.state !== 'scheduling_service') return s.done(`scheduling result in state ${wf.state}`);
+      if (event.result.ok) {
+        wf.appointment = event.result.appointment;
+        s.go('awaiting_service', `booked ${event.result.appointment.appointment_id} at ${event.result.appointment.start}`);
+        s.count('appointments_scheduled');
+        s.timer('service_overdue', Date.parse(event.result.appointment.end) + s.cfg.serviceGraceMs);
+      } else {
+        fail(s, 'scheduling_service', `booking failed: ${event.result.error}`);
+      }
+      return s.done();
+
+    case 'service_completed':
+      return onServiceCompleted(s, event);
+
+    case 'feedback_received':
+      if (wf.state !== 'collecting_feedback') return s.done(`feedback in state ${wf.state}`);
+      wf.feedback = event.feedback;
+      wf.outcome = 'serviced';
+      s.go('completed', `feedback received (rating ${event.feedback.rating})`);
+      return s.done();
+
+    case 'timer_fired':
+      if (event.seq !== wf.stateSeq) return s.done(`stale ${event.timer} timer`);
+      return onTimer(s, event.timer);
+
+    default: {
+      const _exhaustive: never = event;
+      return _exhaustive;
+    }
+  }
+}
+
+function requestAnalysis(s: Step, samples: AnalysisRequest['samples']): void {
+  const payload: AnalysisRequest = { vin: s.wf.vin, samples };
+  s.publish({
+    channel: CHANNELS.analysisRequest,
+    messageType: 'analysis_request',
+    receiver: AGENTS.dataAnalysis,
+    payload,
+    key: `analysis:${s.wf.stateSeq}:${samples.at(-1)?.timestamp ?? 'none'}`,
+  });
+}
+
+function fail(s: Step, retryState: WorkflowState, reason: string): void {
+  const wf = s.wf;
+  wf.errorCount += 1;
+  wf.lastError = reason;
+  wf.retryState = retryState;
+  s.count('errors_encountered');
+  s.go('error', reason);
+  if (wf.retryCount >= s.cfg.maxRetries) {
+    wf.outcome = 'failed';
+    s.go('completed', 'Failed after max retries');
+    return;
+  }
+  s.timer('retry', s.now + s.cfg.retryBaseMs * 2 ** wf.retryCount);
+}
+
+function onAnalysis(s: Step, result: AnalysisResult): Decision {
+  const wf = s.wf;
+  const level = result.predicted_days_to_failure === null ? null : urgencyFor(result.predicted_days_to_failure);
+  if (wf.state === 'analyzing_data') {
+    wf.analysis = result;
+    s.go('assessing_urgency', `analysis received: ${level ?? 'no failure predicted'}`);
+    if (result.anomalies.length > 0 || result.predicted_failures.length > 0) s.count('anomalies_detected');
+    return assess(s, level);
+  }
+  if (wf.state === 'idle' || wf.state === 'polling_telemetry') return s.done(`analysis result in state ${wf.state}`);
+  // An update for an open case: keep the newest analysis, escalate when it is worse.
+  wf.analysis = result;
+  if (level === null || !isWorse(level, wf.urgency)) return s.done();
+  const from = wf.urgency;
+  const why = `urgency escalated ${from ?? 'none'} → ${level}`;
+  wf.urgency = level;
+  switch (wf.state) {
+    case 'assessing_urgency':
+      if (level === 'critical' || level === 'high') {
+        s.go('engaging_customer', why);
+        engage(s, 'initial');
+      }
+      break;
+    case 'engaging_customer':
+      s.go('engaging_customer', why);
+      engage(s, 'escalation');
+      break;
+    case 'awaiting_service': {
+      const start = wf.appointment ? Date.parse(wf.appointment.start) : Infinity;
+      const failsAt = s.now + (result.predicted_days_to_failure ?? Infinity) * DAY;
+      if (start > failsAt) {
+        s.go('scheduling_service', `${why}; appointment ${isoTime(start)} is after the predicted failure`);
+        requestBooking(s, wf.appointment?.appointment_id);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return s.done();
+}
+
+function assess(s: Step, level: Urgency | null): Decision {
+  const wf = s.wf;
+  const result = wf.analysis;
+  if (level === null || result === null) {
+    wf.urgency = null;
+    wf.retryCount = 0;
+    s.go('idle', 'no failure predicted');
+    return s.done();
+  }
+  wf.urgency = level;
+  const failures: ManufacturingFailure = {
+    vin: wf.vin,
+    source: 'predicted',
+    urgency: level,
+    failures: result.predicted_failures.map((f) => ({
+      component: f.component,
+      mode: f.mode,
+      days_to_failure: f.days_to_failure,
+    })),
+  };
+  s.publish({
+    channel: CHANNELS.manufacturingFailure,
+    messageType: 'predicted_failure',
+    receiver: AGENTS.insights,
+    payload: failures,
+    key: 'insights:predicted',
+  });
+  const days = result.predicted_days_to_failure ?? Infinity;
+  switch (level) {
+    case 'low':
+      wf.outcome = 'monitor';
+      s.go('completed', `low urgency (${days.toFixed(1)} days): monitor`);
+      break;
+    case 'medium':
+      s.timer('batch_window', nextBatchWindow(s.now, s.cfg.batchWindowHourUtc));
+      wf.reason = `medium urgency (${days.toFixed(1)} days): queued for the batch window`;
+      break;
+    case 'high':
+    case 'critical':
+      s.go('engaging_customer', `${level} urgency (${days.toFixed(1)} days)`);
+      engage(s, 'initial');
+      break;
+    default: {
+      const _exhaustive: never = level;
+      return _exhaustive;
+    }
+  }
+  return s.done();
+}
+
+/** Next daily batch window strictly after `now`. */
+export function nextBatchWindow(now: number, hourUtc: number): number {
+  const dayStart = now - (now % DAY);
+  const today = dayStart + hourUtc * HOUR;
+  return today > now ? today : today + DAY;
+}
+
+/** Sends a message to the customer; a `resend` after a failed delivery does not count as a new reminder. */
+function engage(s: Step, kind: EngagementKind, resend = false): void {
+  const wf = s.wf;
+  const urgency = wf.urgency ?? 'low';
+  wf.engagement.attempts += 1;
+  if (!resend && kind === 'reminder') wf.engagement.reminders += 1;
+  if (!resend && kind === 'escalation') wf.engagement.escalations += 1;
+  if (wf.engagement.attempts === 1) s.count('customers_engaged');
+  const respondBy = s.now + s.cfg.responseWindowMs[urgency];
+  wf.engagement.respondBy = respondBy;
+  const payload: EngagementRequest = {
+    vin: wf.vin,
+    urgency,
+    kind,
+    attempt: wf.engagement.attempts,
+    predicted_failures: wf.analysis?.predicted_failures ?? [],
+    predicted_days_to_failure: wf.analysis?.predicted_days_to_failure ?? null,
+    respond_by: isoTime(respondBy),
+    idempotency_key: `${s.cid}:engage:${wf.engagement.attempts}`,
+  };
+  s.publish({
+    channel: CHANNELS.engagementRequest,
+    messageType: 'engagement_request',
+    receiver: AGENTS.customerEngagement,
+    payload,
+    key: `engage:${wf.engagement.attempts}`,
+  });
+  s.timer('response_deadline', respondBy);
+}
+
+function onCustomerResponse(s: Step, response: CustomerResponse): Decision {
+  const wf = s.wf;
+  if (wf.state !== 'engaging_customer') return s.done(`customer response in state ${wf.state}`);
+  if (response.correlation_id !== wf.correlationId) return s.done('response to another case');
+  wf.customerResponse = response;
+  if (response.decision === 'accept') {
+    s.go('scheduling_service', 'customer accepted');
+    requestBooking(s);
+    return s.done();
+  }
+  if (wf.urgency === 'critical' && wf.engagement.escalations === 0) {
+    s.go('engaging_customer', 'critical decline: escalated before closing');
+    engage(s, 'escalation');
+    return s.done();
+  }
+  wf.outcome = 'declined';
+  s.go('completed', 'customer declined');
+  return s.done();
+}
+
+function requestBooking(s: Step, rescheduleId?: string): void {
+  const wf = s.wf;
+  const urgency = wf.urgency ?? 'low';
+  const days = wf.analysis?.predicted_days_to_failure ?? 30;
+  // Book well before the predicted failure, but leave the scheduler at least half a day to find a slot.
+  const latest = s.now + Math.max(0.5 * DAY, days * 0.8 * DAY);
+  const components = [...new Set((wf.analysis?.predicted_failures ?? []).map((f) => f.component))] as Component[];
+  const seq = wf.stateSeq;
+  const payload: SchedulingRequest = {
+    vin: wf.vin,
+    urgency,
+    components,
+    earliest: isoTime(s.now),
+    latest: isoTime(latest),
+    ...(wf.customerResponse?.preferred_time ? { preferred_time: wf.customerResponse.preferred_time } : {}),
+    ...(wf.customerResponse?.center_id ? { center_id: wf.customerResponse.center_id } : {}),
+    ...(rescheduleId ? { reschedule_appointment_id: rescheduleId } : {}),
+    idempotency_key: `${s.cid}:book:${rescheduleId ? `reschedule:${seq}` : 'initial'}`,
+  };
+  s.publish({
+    channel: CHANNELS.schedulingRequest,
+    messageType: 'scheduling_request',
+    receiver: AGENTS.scheduling,
+    payload,
+    key: `book:${seq}`,
+  });
+}
+
+function onServiceCompleted(s: Step, event: Extract<WorkflowEvent, { type: 'service_completed' }>): Decision {
+  const wf = s.wf;
+  if (wf.state !== 'awaiting_service') return s.done(`service report in state ${wf.state}`);
+  if (wf.appointment && event.report.appointment_id !== wf.appointment.appointment_id) {
+    return s.done('service report for another appointment');
+  }
+  wf.service = event.report;
+  const confirmed = event.report.findings.filter((f) => f.finding === 'confirmed');
+  s.go('collecting_feedback', `service done: ${confirmed.length}/${event.report.findings.length} findings confirmed`);
+  if (confirmed.length > 0) s.count('failures_prevented');
+  const modes = new Map((wf.analysis?.predicted_failures ?? []).map((f) => [f.component, f.mode]));
+  const label: ManufacturingFailure = {
+    vin: wf.vin,
+    source: 'service',
+    urgency: wf.urgency,
+    failures: event.report.findings.map((f) => ({
+      component: f.component,
+      mode: modes.get(f.component) ?? 'unspecified',
+      finding: f.finding,
+    })),
+  };
+  s.publish({
+    channel: CHANNELS.manufacturingFailure,
+    messageType: 'service_finding',
+    receiver: AGENTS.insights,
+    payload: label,
+    key: 'insights:service',
+  });
+  const respondBy = s.now + s.cfg.feedbackWindowMs;
+  const request: FeedbackRequest = {
+    vin: wf.vin,
+    appointment_id: event.report.appointment_id,
+    respond_by: isoTime(respondBy),
+    idempotency_key: `${s.cid}:feedback`,
+  };
+  s.publish({
+    channel: CHANNELS.feedbackRequest,
+    messageType: 'feedback_request',
+    receiver: AGENTS.feedback,
+    payload: request,
+    key: 'feedback',
+  });
+  s.timer('feedback_deadline', respondBy);
+  return s.done();
+}
+
+function onTimer(s: Step, timer: Extract<WorkflowEvent, { type: 'timer_fired' }>['timer']): Decision {
+  const wf = s.wf;
+  switch (timer) {
+    case 'state_timeout':
+      if (!TIMED_STATES.has(wf.state)) return s.done(`state_timeout in state ${wf.state}`);
+      fail(
+        s,
+        wf.state === 'scheduling_service' ? 'scheduling_service' : 'polling_telemetry',
+        `timeout in ${wf.state} after ${Math.round(s.cfg.stateTimeoutMs / 1000)} s`,
+      );
+      return s.done();
+    case 'retry': {
+      if (wf.state !== 'error' || wf.retryState === null) return s.done(`retry in state ${wf.state}`);
+      wf.retryCount += 1;
+      const target = wf.retryState;
+      s.go(target, `retry ${wf.retryCount}/${s.cfg.maxRetries}`);
+      if (target === 'polling_telemetry') {
+        s.effects.push({ kind: 'fetch_telemetry', vin: wf.vin, key: `${s.cid}:poll:${wf.stateSeq}` });
+      } else if (target === 'scheduling_service') {
+        requestBooking(s, wf.appointment?.appointment_id);
+      } else if (target === 'engaging_customer') {
+        engage(s, wf.engagement.lastDelivery?.kind ?? 'initial', true);
+      }
+      return s.done();
+    }
+    case 'batch_window':
+      if (wf.state !== 'assessing_urgency') return s.done(`batch_window in state ${wf.state}`);
+      s.go('engaging_customer', 'medium: batch engagement window');
+      engage(s, 'initial');
+      return s.done();
+    case 'response_deadline':
+      if (wf.state !== 'engaging_customer') return s.done(`response_deadline in state ${wf.state}`);
+      if (wf.engagement.reminders === 0) {
+        s.go('engaging_customer', 'no answer by the deadline: reminder');
+        engage(s, 'reminder');
+      } else if (wf.engagement.escalations === 0) {
+        s.go('engaging_customer', 'no answer after reminder: escalation');
+        engage(s, 'escalation');
+      } else {
+        wf.outcome = 'no_response';
+        s.go('completed', 'no answer after escalation');
+      }
+      return s.done();
+    case 'service_overdue':
+      if (wf.state !== 'awaiting_service') return s.done(`service_overdue in state ${wf.state}`);
+      fail(s, 'scheduling_service', 'no service report after the appointment');
+      return s.done();
+    case 'feedback_deadline':
+      if (wf.state !== 'collecting_feedback') return s.done(`feedback_deadline in state ${wf.state}`);
+      wf.outcome = 'serviced';
+      s.go('completed', 'no feedback by the deadline');
+      return s.done();
+    default: {
+      const _exhaustive: never = timer;
+      return _exhaustive;
+    }
+  }
+}

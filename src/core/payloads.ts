@@ -1,0 +1,137 @@
+/**
+ * Wire payloads carried on the bus (snake_case, as on every wire). One interface per message type.
+ */
+import type { Component, TelemetrySampleWire } from './telemetry.js';
+import type { Urgency } from './urgency.js';
+
+export interface PredictedFailure {
+  component: Component;
+  mode: string;
+  probability: number;
+  days_to_failure: number;
+  days_to_failure_low?: number;
+  days_to_failure_high?: number;
+  evidence?: string[];
+}
+
+export interface Anomaly {
+  signal: string;
+  kind: 'threshold' | 'trend' | 'dtc';
+  value: number | string;
+  message: string;
+}
+
+export interface AnalysisResult {
+  vin: string;
+  anomalies: Anomaly[];
+  predicted_failures: PredictedFailure[];
+  /** Smallest days_to_failure over predicted failures; null when nothing is predicted. */
+  predicted_days_to_failure: number | null;
+  failure_probability: number;
+  confidence: number;
+  samples_analyzed: number;
+  model_version: string;
+}
+
+export interface AnalysisRequest {
+  vin: string;
+  samples: TelemetrySampleWire[];
+}
+
+export const ENGAGEMENT_KINDS = ['initial', 'reminder', 'escalation'] as const;
+export type EngagementKind = (typeof ENGAGEMENT_KINDS)[number];
+
+export interface EngagementRequest {
+  vin: string;
+  urgency: Urgency;
+  kind: EngagementKind;
+  attempt: number;
+  predicted_failures: PredictedFailure[];
+  predicted_days_to_failure: number | null;
+  /** Latest moment the customer is asked to answer by (ISO-8601). */
+  respond_by: string;
+  idempotency_key: string;
+}
+
+export interface EngagementResult {
+  vin: string;
+  kind: EngagementKind;
+  attempt: number;
+  delivered: boolean;
+  channels: string[];
+  error?: string;
+}
+
+export const CUSTOMER_DECISIONS = ['accept', 'decline'] as const;
+export type CustomerDecision = (typeof CUSTOMER_DECISIONS)[number];
+
+export interface CustomerResponse {
+  vin: string;
+  correlation_id: string;
+  decision: CustomerDecision;
+  preferred_time?: string;
+  center_id?: string;
+  comment?: string;
+  responded_at: string;
+}
+
+export interface SchedulingRequest {
+  vin: string;
+  urgency: Urgency;
+  components: Component[];
+  /** Earliest acceptable start (ISO); customers may ask for a later one. */
+  earliest: string;
+  /** Latest acceptable start (ISO), from days to failure. */
+  latest: string;
+  preferred_time?: string;
+  center_id?: string;
+  idempotency_key: string;
+  /** Present when an existing booking should be moved (escalation). */
+  reschedule_appointment_id?: string;
+}
+
+export interface Appointment {
+  appointment_id: string;
+  center_id: string;
+  start: string;
+  end: string;
+  bay: number;
+  components: Component[];
+}
+
+export type SchedulingResult =
+  | { vin: string; ok: true; appointment: Appointment }
+  | { vin: string; ok: false; error: string; retryable: boolean };
+
+export const SERVICE_FINDINGS = ['confirmed', 'not_found'] as const;
+export type ServiceFinding = (typeof SERVICE_FINDINGS)[number];
+
+export interface ServiceCompleted {
+  vin: string;
+  appointment_id: string;
+  completed_at: string;
+  findings: { component: Component; finding: ServiceFinding; notes?: string }[];
+}
+
+export interface FeedbackRequest {
+  vin: string;
+  appointment_id: string;
+  respond_by: string;
+  idempotency_key: string;
+}
+
+export interface Feedback {
+  vin: string;
+  correlation_id: string;
+  rating: number;
+  comment?: string;
+  received_at: string;
+}
+
+/** Published to the quality module (manufacturing insights) for predicted and confirmed failures. */
+export interface ManufacturingFailure {
+  vin: string;
+  source: 'predicted' | 'service';
+  urgency: Urgency | null;
+  failures: { component: Component; mode: string; finding?: ServiceFinding; days_to_failure?: number }[];
+}

@@ -1,0 +1,125 @@
+/**
+ * The Store port (DESIGN §2, STYLE 2): small and domain-shaped. Each adapter keeps its SQL in one
+ * `plans` module and does its own transactions, so a workflow row, its transitions, its outbox rows,
+ * its timers and the inbound message id always commit together or not at all.
+ */
+import type { Counter, Effect, TimerName, Transition, Workflow, WorkflowState } from '../core/workflow.js';
+import type { Priority } from '../core/envelope.js';
+import type { Rejection } from '../core/telemetry.js';
+import type { Urgency } from '../core/urgency.js';
+
+/** A decision to persist. `expectedVersion` is the version the decision was made from (0 for a new workflow). */
+export interface DecisionCommit {
+  workflow: Workflow;
+  expectedVersion: number;
+  transitions: Transition[];
+  /** Effects already given message ids by the shell: outbox rows, timers and counters. */
+  outbox: OutboxRow[];
+  timers: TimerChange[];
+  counters: { counter: Counter; by: number }[];
+  /** The bus message (or timer / API call id) that caused the decision; a second commit with it is a duplicate. */
+  inboundId?: string;
+}
+
+export type CommitOutcome = 'committed' | 'duplicate' | 'conflict';
+
+export type TimerChange =
+  | { kind: 'set'; name: TimerName; dueAt: number; seq: number }
+  | { kind: 'clear' };
+
+export interface TimerRow {
+  correlationId: string;
+  vin: string;
+  name: TimerName;
+  dueAt: number;
+  seq: number;
+}
+
+export interface OutboxRow {
+  /** The envelope's message_id (UUIDv7), fixed when the row is written so a re-send keeps it. */
+  messageId: string;
+  correlationId: string;
+  /** `{correlation_id}:{effect}`; a row whose key exists already is not written again. */
+  key: string;
+  /** A bus channel, or `internal.*` for work the orchestrator does itself (telemetry fetch). */
+  channel: string;
+  messageType: string;
+  receiver: string;
+  priority: Priority;
+  payload: unknown;
+  createdAt: number;
+  /** The message that caused this one (causation_id). */
+  causationId: string | null;
+}
+
+export interface WorkflowFilter {
+  state?: WorkflowState;
+  urgency?: Urgency;
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface WorkflowPage {
+  items: Workflow[];
+  nextCursor: string | null;
+}
+
+export interface VehicleRow {
+  vin: string;
+  firstSeenAt: number;
+  lastSampleAt: number | null;
+  nextCycleAt: number;
+}
+
+export interface QuarantinedSample {
+  receivedAt: number;
+  vin: string | null;
+  source: string;
+  rejection: Rejection;
+  /** The offending input, truncated to a few KB. */
+  raw: string;
+}
+
+export interface Store {
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Persists decisions in one transaction, each on its own savepoint; returns an outcome per decision. */
+  commitDecisions(batch: DecisionCommit[]): Promise<CommitOutcome[]>;
+
+  getWorkflow(correlationId: string): Promise<Workflow | null>;
+  /** The open workflow of a VIN, else its most recent one. */
+  getCurrentWorkflow(vin: string): Promise<Workflow | null>;
+  getOpenWorkflows(vins: string[]): Promise<Map<string, Workflow>>;
+  listWorkflows(filter: WorkflowFilter): Promise<WorkflowPage>;
+  getTransitions(correlationId: string): Promise<Transition[]>;
+
+  /** Unsent outbox rows, most urgent first, leased for `leaseMs` so a second dispatcher skips them. */
+  claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxRow[]>;
+  markSent(messageIds: string[], now: number): Promise<void>;
+
+  /** Due timers, leased for `leaseMs`. A timer is deleted by the commit of the decision it caused. */
+  claimDueTimers(now: number, limit: number, leaseMs: number): Promise<TimerRow[]>;
+  /** Deletes a timer that fired without effect (stale or ignored). */
+  deleteTimer(correlationId: string, name: TimerName): Promise<void>;
+
+  /** Records vehicles seen by a fleet poll; new ones are due for a cycle at `now`. */
+  upsertVehicles(vehicles: { vin: string; lastSampleAt: number | null }[], now: number): Promise<void>;
+  /** Vehicles whose analysis cycle is due, oldest first. */
+  claimDueVehicles(now: number, limit: number, nextCycleAt: number): Promise<string[]>;
+  countVehicles(): Promise<number>;
+
+  quarantine(samples: QuarantinedSample[]): Promise<void>;
+  listQuarantine(limit: number): Promise<QuarantinedSample[]>;
+
+  /** Adds to named counters outside a decision (telemetry rejections, poll failures). */
+  incrementCounters(deltas: Record<string, number>): Promise<void>;
+  getCounters(): Promise<Record<string, number>>;
+  countWorkflowsByState(): Promise<Record<WorkflowState, number>>;
+
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
+}
+
+export type { Effect };
