@@ -1,7 +1,13 @@
 /** The Bus port (DESIGN §2): the memory and NATS adapters both implement it and pass one contract suite. */
 import type { Envelope } from '../core/envelope.js';
 
-export type Handler = (env: Envelope) => Promise<void>;
+export interface Delivery {
+  channel: string;
+  /** 1 on first delivery; a handler that throws is retried up to `maxAttempts`. */
+  attempt: number;
+}
+
+export type Handler = (env: Envelope, delivery: Delivery) => Promise<void>;
 
 export interface SubscribeOptions {
   /**
@@ -21,7 +27,7 @@ export interface Subscription {
 
 export interface Bus {
   /** Resolves once the bus has accepted the message (durably, for a durable adapter). */
-  publish(env: Envelope): Promise<void>;
+  publish(channel: string, env: Envelope): Promise<void>;
   subscribe(channel: string, handler: Handler, opts: SubscribeOptions): Promise<Subscription>;
   /** Resolves when every accepted message has been handled or dead-lettered (tests, graceful stop). */
   drain(): Promise<void>;
@@ -33,11 +39,12 @@ export interface Bus {
  * Throwing from `beforeDeliver` rejects the message (it goes to the dead-letter channel with the reason).
  */
 export interface BusMiddleware {
-  onPublish?(env: Envelope): void | Promise<void>;
-  beforeDeliver?(env: Envelope, consumer: string): void | Promise<void>;
+  onPublish?(channel: string, env: Envelope): void | Promise<void>;
+  beforeDeliver?(channel: string, env: Envelope, consumer: string): void | Promise<void>;
 }
 
 export interface DeadLetter {
+  channel: string;
   original: Envelope;
   consumer: string | null;
   reason: string;

@@ -14,7 +14,7 @@ import type {
 import type { AgentName, Channel, Priority } from './envelope.js';
 import type { TelemetrySampleWire } from './telemetry.js';
 import type { Urgency } from './urgency.js';
-import { DAY, HOUR, MINUTE, SECOND } from './clock.js';
+import { DAY, HOUR, SECOND } from './clock.js';
 
 export const WORKFLOW_STATES = [
   'idle',
