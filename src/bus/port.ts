@@ -26,7 +26,10 @@ export interface Subscription {
 }
 
 export interface Bus {
-  /** Resolves once the bus has accepted the message (durably, for a durable adapter). */
+  /**
+   * Resolves once the bus will not lose the message: stored by a durable adapter (JetStream), handled by
+   * every consumer group for the in-process one. The outbox marks a row sent only then.
+   */
   publish(channel: string, env: Envelope): Promise<void>;
   subscribe(channel: string, handler: Handler, opts: SubscribeOptions): Promise<Subscription>;
   /** Resolves when every accepted message has been handled or dead-lettered (tests, graceful stop). */

@@ -1,0 +1,87 @@
+/**
+ * Turns an inbound envelope into a workflow event. The bus is a boundary: the sender must be the one
+ * allowed to send that message type, and the payload must have the shape the decider relies on.
+ */
+import { AGENTS, type Envelope } from '../core/envelope.js';
+import { CUSTOMER_DECISIONS, SERVICE_FINDINGS, type AnalysisResult } from '../core/payloads.js';
+import { COMPONENTS } from '../core/telemetry.js';
+import type { WorkflowEvent } from '../core/workflow.js';
+import { isVin } from '../core/ids.js';
+
+export type Inbound = { ok: true; vin: string; event: WorkflowEvent } | { ok: false; reason: string };
+
+type Rec = Record<string, unknown>;
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isComponent = (v: unknown): boolean => (COMPONENTS as readonly unknown[]).includes(v);
+
+/** Which sender may send which message type. */
+const SENDERS: Record<string, readonly string[]> = {
+  analysis_result: [AGENTS.dataAnalysis],
+  agent_failed: [AGENTS.dataAnalysis, AGENTS.scheduling, AGENTS.customerEngagement, AGENTS.feedback],
+  engagement_result: [AGENTS.customerEngagement],
+  customer_response: [AGENTS.api],
+  scheduling_result: [AGENTS.scheduling],
+  service_completed: [AGENTS.api, AGENTS.scheduler],
+  feedback_received: [AGENTS.api],
+};
+
+/** Message types the orchestrator hears but does not act on. */
+export const INFORMATIONAL_TYPES: ReadonlySet<string> = new Set(['feedback_requested']);
+
+export function toEvent(env: Envelope): Inbound {
+  const type = env.header.message_type;
+  const allowed = SENDERS[type];
+  if (!allowed) return { ok: false, reason: `unknown message_type ${type}` };
+  if (!allowed.includes(env.header.sender)) return { ok: false, reason: `${env.header.sender} may not send ${type}` };
+  const p = env.payload;
+  if (!isRec(p) || !isVin(p['vin'])) return { ok: false, reason: `${type}: payload.vin missing or invalid` };
+  const vin = p['vin'];
+  const bad = (field: string, why: string): Inbound => ({ ok: false, reason: `${type}: ${field} ${why}` });
+  switch (type) {
+    case 'analysis_result': {
+      if (!Array.isArray(p['predicted_failures'])) return bad('predicted_failures', 'must be an array');
+      if (!Array.isArray(p['anomalies'])) return bad('anomalies', 'must be an array');
+      const d = p['predicted_days_to_failure'];
+      if (d !== null && !(isNum(d) && d >= 0)) return bad('predicted_days_to_failure', 'must be null or a number ≥ 0');
+      for (const f of p['predicted_failures'] as unknown[]) {
+        if (!isRec(f) || !isComponent(f['component']) || !isNum(f['days_to_failure'])) {
+          return bad('predicted_failures[]', 'needs a known component and a numeric days_to_failure');
+        }
+      }
+      return { ok: true, vin, event: { type: 'analysis_result', result: p as unknown as AnalysisResult } };
+    }
+    case 'agent_failed':
+      return { ok: true, vin, event: { type: 'agent_failed', agent: env.header.sender as never, error: String(p['error'] ?? 'unknown') } };
+    case 'engagement_result':
+      if (typeof p['delivered'] !== 'boolean' || !isNum(p['attempt'])) return bad('delivered/attempt', 'are required');
+      return { ok: true, vin, event: { type: 'engagement_result', result: p as never } };
+    case 'customer_response':
+      if (!(CUSTOMER_DECISIONS as readonly unknown[]).includes(p['decision'])) return bad('decision', 'must be accept or decline');
+      if (!isStr(p['correlation_id'])) return bad('correlation_id', 'is required');
+      return { ok: true, vin, event: { type: 'customer_response', response: p as never } };
+    case 'scheduling_result':
+      if (typeof p['ok'] !== 'boolean') return bad('ok', 'must be a boolean');
+      if (p['ok'] === true && (!isRec(p['appointment']) || !isStr(p['appointment']['appointment_id']))) {
+        return bad('appointment', 'is required when ok');
+      }
+      return { ok: true, vin, event: { type: 'scheduling_result', result: p as never } };
+    case 'service_completed': {
+      if (!isStr(p['appointment_id'])) return bad('appointment_id', 'is required');
+      const findings = p['findings'];
+      if (!Array.isArray(findings)) return bad('findings', 'must be an array');
+      for (const f of findings as unknown[]) {
+        if (!isRec(f) || !isComponent(f['component']) || !(SERVICE_FINDINGS as readonly unknown[]).includes(f['finding'])) {
+          return bad('findings[]', 'needs a known component and finding confirmed|not_found');
+        }
+      }
+      return { ok: true, vin, event: { type: 'service_completed', report: p as never } };
+    }
+    case 'feedback_received':
+      if (!isNum(p['rating'])) return bad('rating', 'must be a number');
+      return { ok: true, vin, event: { type: 'feedback_received', feedback: p as never } };
+    default:
+      return { ok: false, reason: `unhandled message_type ${type}` };
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * MainOrchestrationLoop: the seed's contract. It wires the fleet poll, analysis cycles, timers and the
+ * outbox dispatcher around the decider; agents are reached only through the bus.
+ */
+import { EventEmitter } from 'node:events';
+import pino, { type Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { DAY, SECOND } from '../core/clock.js';
+import { AGENTS, CHANNELS, type Envelope } from '../core/envelope.js';
+import {
+  DEFAULT_WORKFLOW_CONFIG,
+  type Decision,
+  type Workflow,
+  type WorkflowConfig,
+} from '../core/workflow.js';
+import type { Bus, Subscription } from '../bus/port.js';
+import { EnvelopeFactory, type KeyRing } from '../bus/signing.js';
+import type { Store } from '../store/port.js';
+import { DecisionApplier, type ApplyResult } from './applier.js';
+import { OutboxDispatcher } from './dispatcher.js';
+import { FleetPoller } from './fleet-poller.js';
+import { INFORMATIONAL_TYPES, toEvent } from './inbound.js';
+import { buildStatistics, buildStatus, type Statistics, type WorkflowStatus } from './status.js';
+import { createTelematicsClient, type TelematicsClient } from './telematics-client.js';
+
+export interface OrchestratorOptions {
+  telematicsApiUrl: string;
+  /** Passed on to the scheduling agent by the composition root; kept here for the seed's contract. */
+  schedulerApiUrl: string;
+  /** Seconds of clock time between fleet polls. @default 60 */
+  pollingInterval?: number;
+  store: Store;
+  bus: Bus;
+  clock: Clock;
+  keys: KeyRing;
+  log?: Logger;
+  workflow?: Partial<WorkflowConfig>;
+  /** Clock time between two analysis cycles of one vehicle. @default 12 h */
+  analysisIntervalMs?: number;
+  /** History sent to analysis. @default 14 days */
+  analysisWindowMs?: number;
+  /** @default 100 */
+  pageSize?: number;
+  /** Timeout of each telematics request, real ms. @default 5000 */
+  requestTimeoutMs?: number;
+  /** Concurrent per-vehicle telemetry fetches. @default 8 */
+  fetchConcurrency?: number;
+  /** Real ms between loop ticks. @default 50 */
+  tickMs?: number;
+  /** Real ms between two fleet polls at least, however fast the clock runs. @default 1000 */
+  minPollGapMs?: number;
+  telematicsClient?: TelematicsClient;
+}
+
+export interface ResolvedOrchestratorOptions extends Required<Omit<OrchestratorOptions, 'telematicsClient' | 'log' | 'workflow'>> {
+  workflow: WorkflowConfig;
+}
+
+export type OrchestratorEvent =
+  | { type: 'decision'; decision: Decision; previous: Workflow }
+  | { type: 'poll'; ok: boolean; accepted: number; rejected: number; error?: string };
+
+const INBOUND_CHANNELS = [
+  CHANNELS.analysisResult,
+  CHANNELS.engagementResult,
+  CHANNELS.schedulingResult,
+  CHANNELS.serviceCompleted,
+  CHANNELS.feedbackResult,
+  CHANNELS.systemError,
+] as const;
+
+export class MainOrchestrationLoop {
+  readonly options: ResolvedOrchestratorOptions;
+  readonly events = new EventEmitter<{ event: [OrchestratorEvent] }>();
+  protected readonly log: Logger;
+  private readonly store: Store;
+  private readonly bus: Bus;
+  private readonly clock: Clock;
+  private readonly applier: DecisionApplier;
+  private readonly dispatcher: OutboxDispatcher;
+  private readonly poller: FleetPoller;
+  private readonly subscriptions: Subscription[] = [];
+  private readonly inflight = new Set<Promise<unknown>>();
+  private ticker: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private polling: Promise<void> | null = null;
+  private lastPollReal = 0;
+  private lastPollClock = -Infinity;
+  private initialized: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(opts: OrchestratorOptions) {
+    this.options = resolveOptions(opts);
+    this.store = opts.store;
+    this.bus = opts.bus;
+    this.clock = opts.clock;
+    this.log = opts.log ?? pino({ level: 'silent' });
+    this.applier = new DecisionApplier(this.store, this.clock, this.options.workflow, {
+      onCommitted: (decision, previous) => this.onCommitted(decision, previous),
+    });
+    const telematics =
+      opts.telematicsClient ?? createTelematicsClient(this.options.telematicsApiUrl, this.options.requestTimeoutMs);
+    this.dispatcher = new OutboxDispatcher(
+      this.store,
+      this.bus,
+      EnvelopeFactory.fromKeyRing(AGENTS.orchestrator, opts.keys, this.clock),
+      this.clock,
+      telematics,
+      this.applier,
+      this.log,
+      {
+        batchSize: 200,
+        leaseMs: 10 * 60 * SECOND,
+        fetchConcurrency: this.options.fetchConcurrency,
+        analysisWindowMs: this.options.analysisWindowMs,
+        maxSamplesPerFetch: 2000,
+      },
+    );
+    this.poller = new FleetPoller(telematics, this.store, this.clock, this.log, {
+      pageSize: this.options.pageSize,
+      maxPages: 10_000,
+      backoffMs: 1000,
+      maxBackoffMs: 30_000,
+    });
+  }
+
+  /** Migrates the store and subscribes to the result channels. Concurrent calls share one run. */
+  initialize(): Promise<void> {
+    this.initialized ??= (async () => {
+      await this.store.migrate();
+      for (const channel of INBOUND_CHANNELS) {
+        this.subscriptions.push(
+          await this.bus.subscribe(channel, (env) => this.deliver(env).then(() => undefined), {
+            queue: AGENTS.orchestrator,
+            concurrency: 16,
+          }),
+        );
+      }
+    })();
+    return this.initialized;
+  }
+
+  async start(): Promise<void> {
+    await this.initialize();
+    if (this.ticker) return;
+    this.stopping = false;
+    this.ticker = setInterval(() => void this.tick(), this.options.tickMs);
+    void this.tick();
+  }
+
+  /** Stops taking new work, then waits for what is in flight, so a restart resumes cleanly. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    for (const s of this.subscriptions.splice(0)) await s.unsubscribe();
+    this.initialized = null;
+    await Promise.allSettled([...this.inflight, this.polling, this.dispatcher.wake()]);
+  }
+
+  async getStatistics(): Promise<Statistics> {
+    return buildStatistics(this.store);
+  }
+
+  async getWorkflowStatus(vin: string): Promise<WorkflowStatus | null> {
+    const wf = await this.store.getCurrentWorkflow(vin);
+    if (!wf) return null;
+    return buildStatus(wf, await this.store.getTransitions(wf.correlationId));
+  }
+
+  /** Where the last fleet poll stands (health endpoint, summary line). */
+  get lastPoll() {
+    return this.poller.lastPoll;
+  }
+
+  /**
+   * Extension point (the seed's `_handleError`): called when a workflow enters `error` and when an
+   * operation on a workflow fails. The default logs; override to page someone or open a ticket.
+   */
+  handleError(workflow: Workflow | null, error: Error): void {
+    this.log.warn({ vin: workflow?.vin, correlation_id: workflow?.correlationId, err: error.message }, 'workflow error');
+  }
+
+  /**
+   * Applies one inbound envelope (from the bus, or from the HTTP API in this process).
+   * Idempotent on message_id: a redelivered message changes nothing.
+   */
+  async deliver(env: Envelope): Promise<ApplyResult | { status: 'rejected'; reason: string }> {
+    if (INFORMATIONAL_TYPES.has(env.header.message_type)) return { status: 'ignored', reason: 'informational', workflow: null };
+    const inbound = toEvent(env);
+    if (!inbound.ok) {
+      await this.store.incrementCounters({ bus_rejected: 1 });
+      this.log.warn({ reason: inbound.reason, message_id: env.header.message_id }, 'inbound message rejected');
+      return { status: 'rejected', reason: inbound.reason };
+    }
+    return this.track(
+      this.applier.apply({ vin: inbound.vin, correlationId: env.header.correlation_id }, inbound.event, {
+        inboundId: env.header.message_id,
+        causationId: env.header.message_id,
+      }),
+    );
+  }
+
+  private onCommitted(decision: Decision, previous: Workflow): void {
+    this.events.emit('event', { type: 'decision', decision, previous });
+    const wf = decision.workflow;
+    if (wf.state === 'error' && previous.state !== 'error') this.handleError(wf, new Error(wf.lastError ?? 'error'));
+    if (decision.effects.some((e) => e.kind === 'publish' || e.kind === 'fetch_telemetry')) void this.dispatcher.wake();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopping) return;
+    this.ticking = true;
+    try {
+      this.maybePoll();
+      await Promise.all([this.fireTimers(), this.startCycles()]);
+      await this.dispatcher.wake();
+    } catch (err) {
+      this.handleError(null, err as Error);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private maybePoll(): void {
+    if (this.polling) return;
+    const realNow = Date.now();
+    const due =
+      this.clock.now() - this.lastPollClock >= this.options.pollingInterval * SECOND &&
+      realNow - this.lastPollReal >= this.options.minPollGapMs &&
+      this.poller.backoffRemaining(realNow) === 0;
+    if (!due) return;
+    this.lastPollReal = realNow;
+    this.lastPollClock = this.clock.now();
+    this.polling = this.poller
+      .poll()
+      .then((r) => {
+        this.events.emit('event', { type: 'poll', ...r });
+      })
+      .finally(() => {
+        this.polling = null;
+      });
+  }
+
+  private async fireTimers(): Promise<void> {
+    const timers = await this.store.claimDueTimers(this.clock.now(), 500, 10 * 60 * SECOND);
+    await Promise.all(
+      timers.map(async (t) => {
+        const inboundId = `timer:${t.correlationId}:${t.name}:${t.seq}`;
+        const r = await this.track(
+          this.applier.apply({ vin: t.vin, correlationId: t.correlationId }, { type: 'timer_fired', timer: t.name, seq: t.seq }, { inboundId }),
+        );
+        if (r.status === 'ignored') await this.store.deleteTimer(t.correlationId, t.name);
+      }),
+    );
+  }
+
+  private async startCycles(): Promise<void> {
+    const now = this.clock.now();
+    const vins = await this.store.claimDueVehicles(now, 200, now + this.options.analysisIntervalMs);
+    await Promise.all(
+      vins.map((vin) =>
+        this.track(this.applier.apply({ vin, createIfMissing: true }, { type: 'cycle_started' }, {})).catch((err: Error) =>
+          this.handleError(null, err),
+        ),
+      ),
+    );
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p)).catch(() => undefined);
+    return p;
+  }
+}
+
+export function resolveOptions(opts: OrchestratorOptions): ResolvedOrchestratorOptions {
+  const r: ResolvedOrchestratorOptions = {
+    telematicsApiUrl: opts.telematicsApiUrl,
+    schedulerApiUrl: opts.schedulerApiUrl,
+    pollingInterval: opts.pollingInterval ?? 60,
+    store: opts.store,
+    bus: opts.bus,
+    clock: opts.clock,
+    keys: opts.keys,
+    workflow: { ...DEFAULT_WORKFLOW_CONFIG, ...opts.workflow },
+    analysisIntervalMs: opts.analysisIntervalMs ?? DAY / 2,
+    analysisWindowMs: opts.analysisWindowMs ?? 14 * DAY,
+    pageSize: opts.pageSize ?? 100,
+    requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
+    fetchConcurrency: opts.fetchConcurrency ?? 8,
+    tickMs: opts.tickMs ?? 50,
+    minPollGapMs: opts.minPollGapMs ?? 1000,
+  };
+  for (const [name, v] of Object.entries({
+    pollingInterval: r.pollingInterval,
+    analysisIntervalMs: r.analysisIntervalMs,
+    analysisWindowMs: r.analysisWindowMs,
+    pageSize: r.pageSize,
+    requestTimeoutMs: r.requestTimeoutMs,
+    fetchConcurrency: r.fetchConcurrency,
+    tickMs: r.tickMs,
+  })) {
+    if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new RangeError(`${name} must be a positive number, got ${v}`);
+  }
+  for (const [name, url] of [['telematicsApiUrl', r.telematicsApiUrl], ['schedulerApiUrl', r.schedulerApiUrl]] as const) {
+    if (!URL.canParse(url)) throw new RangeError(`${name} must be an absolute URL, got ${JSON.stringify(url)}`);
+  }
+  return Object.freeze(r);
+}
