@@ -1,0 +1,399 @@
+/**
+ * The behaviour every Store adapter must show (DESIGN §2): SQLite runs it now, PostgreSQL later.
+ * Usage, in an adapter's test file: `storeContract('sqlite :memory:', async () => createSqliteStore(...))`.
+ * `makeStore` may return a migrated or an empty store: each test calls `migrate()` (twice, as it must
+ * be idempotent). `cleanup` runs after `close()`, for example to drop a test schema or file.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WORKFLOW_STATES, type Workflow } from '../core/workflow.js';
+import { isInvalidCursor } from './errors.js';
+import type { QuarantinedSample, Store } from './port.js';
+import { timerInboundId } from './timer-inbound.js';
+import { T0, cidOf, decision, next, opened, outboxRow, vinOf } from './contract-fixtures.js';
+
+export function storeContract(name: string, makeStore: () => Promise<Store>, cleanup?: () => Promise<void>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await makeStore();
+      await store.migrate();
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await store.close();
+      await cleanup?.();
+    });
+
+    async function open(n: number, at = T0 + n, over: Parameters<typeof opened>[2] = {}): Promise<Workflow> {
+      const wf = opened(vinOf(n), at, over);
+      expect(await store.commitDecisions([decision(null, wf)])).toEqual(['committed']);
+      return wf;
+    }
+
+    describe('workflows and decisions', () => {
+      it('stores a new workflow whole, with its transitions in order', async () => {
+        const wf = await open(1);
+        const later = next(wf, { state: 'analyzing_data', urgency: 'high' });
+        const commit = decision(wf, later, {
+          transitions: [
+            { fromState: 'polling_telemetry', toState: 'error', timestamp: later.updatedAt, reason: 'first' },
+            { fromState: 'error', toState: 'analyzing_data', timestamp: later.updatedAt, reason: 'second' },
+          ],
+        });
+        expect(await store.commitDecisions([commit])).toEqual(['committed']);
+        expect(await store.getWorkflow(wf.correlationId)).toEqual(later);
+        expect((await store.getTransitions(wf.correlationId)).map((t) => t.reason)).toEqual([
+          'idle -> polling_telemetry',
+          'first',
+          'second',
+        ]);
+        expect(await store.getWorkflow('workflow-missing')).toBeNull();
+        expect(await store.getTransitions('workflow-missing')).toEqual([]);
+        expect(await store.commitDecisions([])).toEqual([]);
+      });
+
+      it('refuses a decision made from a stale version and writes none of it', async () => {
+        const wf = await open(1);
+        const a = next(wf, { state: 'analyzing_data' });
+        const b = next(wf, { state: 'error' });
+        expect(await store.commitDecisions([decision(wf, a)])).toEqual(['committed']);
+        const stale = decision(wf, b, {
+          outbox: [outboxRow(b, 'stale')],
+          timers: [{ kind: 'set', name: 'retry', dueAt: T0, seq: 1 }],
+          counters: [{ counter: 'errors_encountered', by: 1 }],
+          inboundId: 'msg-stale',
+        });
+        expect(await store.commitDecisions([stale])).toEqual(['conflict']);
+        expect(await store.getWorkflow(wf.correlationId)).toEqual(a);
+        expect(await store.getTransitions(wf.correlationId)).toHaveLength(2);
+        expect(await store.claimOutbox(T0 + 1e9, 10, 1000)).toEqual([]);
+        expect(await store.claimDueTimers(T0 + 1e9, 10, 1000)).toEqual([]);
+        expect(await store.getCounters()).toEqual({});
+        // The conflicting message was not consumed: re-deciding from the fresh version commits.
+        const retried = decision(a, next(a, { state: 'error' }), { inboundId: 'msg-stale' });
+        expect(await store.commitDecisions([retried])).toEqual(['committed']);
+      });
+
+      it('refuses to create a workflow whose id exists', async () => {
+        const wf = await open(1);
+        expect(await store.commitDecisions([decision(null, { ...wf, state: 'error' })])).toEqual(['conflict']);
+        expect((await store.getWorkflow(wf.correlationId))?.state).toBe('polling_telemetry');
+      });
+
+      it('keeps at most one open workflow per VIN', async () => {
+        const first = await open(1, T0);
+        const second = opened(vinOf(1), T0 + 5000);
+        expect(await store.commitDecisions([decision(null, second)])).toEqual(['conflict']);
+        expect(await store.getCurrentWorkflow(vinOf(1))).toEqual(first);
+
+        const closed = next(first, { state: 'completed' });
+        expect(await store.commitDecisions([decision(first, closed)])).toEqual(['committed']);
+        expect(await store.getCurrentWorkflow(vinOf(1))).toEqual(closed);
+        expect(await store.commitDecisions([decision(null, second)])).toEqual(['committed']);
+        expect(await store.getCurrentWorkflow(vinOf(1))).toEqual(second);
+
+        const closedToo = next(second, { state: 'completed' });
+        await store.commitDecisions([decision(second, closedToo)]);
+        expect((await store.getCurrentWorkflow(vinOf(1)))?.correlationId).toBe(second.correlationId);
+        expect(await store.getCurrentWorkflow(vinOf(2))).toBeNull();
+      });
+
+      it('writes nothing for an inbound id it has already processed, even within one batch', async () => {
+        const wf = await open(1);
+        const a = next(wf, { state: 'analyzing_data' });
+        const parts = {
+          inboundId: 'msg-1',
+          outbox: [outboxRow(a, 'analyze')],
+          counters: [{ counter: 'anomalies_detected' as const, by: 1 }],
+        };
+        const b = next(a, { state: 'error' });
+        const outcomes = await store.commitDecisions([
+          decision(wf, a, parts),
+          decision(a, b, { inboundId: 'msg-1', outbox: [outboxRow(b, 'other')] }),
+        ]);
+        expect(outcomes).toEqual(['committed', 'duplicate']);
+        expect(await store.commitDecisions([decision(a, b, { inboundId: 'msg-1' })])).toEqual(['duplicate']);
+        expect(await store.getWorkflow(wf.correlationId)).toEqual(a);
+        expect(await store.getTransitions(wf.correlationId)).toHaveLength(2);
+        expect((await store.claimOutbox(T0 + 1e9, 10, 1000)).map((r) => r.key)).toEqual([`${wf.correlationId}:analyze`]);
+        expect(await store.getCounters()).toEqual({ anomalies_detected: 1 });
+      });
+
+      it('a conflicting decision in a batch does not roll back the others', async () => {
+        const [w1, w2, w3] = [await open(1), await open(2), await open(3)];
+        const n1 = next(w1, { state: 'analyzing_data' });
+        const n3 = next(w3, { state: 'analyzing_data' });
+        const outcomes = await store.commitDecisions([
+          decision(w1, n1, { outbox: [outboxRow(n1, 'a')], inboundId: 'in-1' }),
+          decision({ ...w2, version: 7 }, next({ ...w2, version: 7 }), { outbox: [outboxRow(w2, 'b')], inboundId: 'in-2' }),
+          decision(w3, n3, { outbox: [outboxRow(n3, 'c')], inboundId: 'in-3' }),
+        ]);
+        expect(outcomes).toEqual(['committed', 'conflict', 'committed']);
+        expect(await store.getWorkflow(w1.correlationId)).toEqual(n1);
+        expect(await store.getWorkflow(w2.correlationId)).toEqual(w2);
+        expect(await store.getWorkflow(w3.correlationId)).toEqual(n3);
+        const keys = (await store.claimOutbox(T0 + 1e9, 10, 1000)).map((r) => r.key).sort();
+        expect(keys).toEqual([`${w1.correlationId}:a`, `${w3.correlationId}:c`]);
+        expect(await store.commitDecisions([decision(w2, next(w2), { inboundId: 'in-2' })])).toEqual(['committed']);
+      });
+
+      it('returns the open workflows of many VINs, and only open ones', async () => {
+        const vins: string[] = [];
+        const batch = [];
+        for (let n = 0; n < 1200; n++) {
+          const wf = opened(vinOf(n), T0 + n, n % 3 === 0 ? { state: 'completed' } : {});
+          batch.push(decision(null, wf));
+          vins.push(wf.vin);
+        }
+        await store.commitDecisions(batch);
+        const found = await store.getOpenWorkflows([...vins, vins[1] ?? '', vinOf(99_999)]);
+        expect(found.size).toBe(800);
+        expect(found.get(vinOf(1))?.correlationId).toBe(cidOf(vinOf(1), T0 + 1));
+        expect(found.has(vinOf(0))).toBe(false);
+        expect((await store.getOpenWorkflows([vinOf(2)])).size).toBe(1);
+        expect((await store.getOpenWorkflows([])).size).toBe(0);
+      });
+
+      it('counts workflows in every state, zero where there are none', async () => {
+        await open(1);
+        await open(2);
+        await open(3, T0, { state: 'completed' });
+        const counts = await store.countWorkflowsByState();
+        expect(Object.keys(counts).sort()).toEqual([...WORKFLOW_STATES].sort());
+        expect(counts.polling_telemetry).toBe(2);
+        expect(counts.completed).toBe(1);
+        expect(counts.idle).toBe(0);
+      });
+    });
+
+    describe('listing workflows', () => {
+      async function seed(count: number): Promise<Workflow[]> {
+        const batch = [];
+        const all: Workflow[] = [];
+        for (let n = 0; n < count; n++) {
+          // Several share a created_at, so the tie-break on correlation id is exercised.
+          const wf = opened(vinOf(n), T0 + Math.floor(n / 4), {
+            urgency: n % 2 === 0 ? 'high' : 'low',
+            state: n % 5 === 0 ? 'completed' : 'polling_telemetry',
+          });
+          batch.push(decision(null, wf));
+          all.push(wf);
+        }
+        await store.commitDecisions(batch);
+        return all;
+      }
+
+      async function collect(filter: Omit<Parameters<Store['listWorkflows']>[0], 'cursor' | 'limit'>, limit: number) {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 1000; pages++) {
+          const page = await store.listWorkflows({ ...filter, limit, ...(cursor ? { cursor } : {}) });
+          expect(page.items.length).toBeLessThanOrEqual(limit);
+          ids.push(...page.items.map((w) => w.correlationId));
+          if (page.nextCursor === null) return ids;
+          cursor = page.nextCursor;
+        }
+        throw new Error('paging did not end');
+      }
+
+      it('pages through every workflow exactly once, newest first', async () => {
+        const all = await seed(57);
+        const ids = await collect({}, 10);
+        expect(ids).toHaveLength(57);
+        expect(new Set(ids).size).toBe(57);
+        const first = await store.listWorkflows({ limit: 3 });
+        expect(first.items[0]?.createdAt).toBe(Math.max(...all.map((w) => w.createdAt)));
+        expect((await store.listWorkflows({ limit: 57 })).nextCursor).toBeNull();
+      });
+
+      it('filters by state and urgency while paging', async () => {
+        const all = await seed(40);
+        const expectIds = (pred: (w: Workflow) => boolean) => all.filter(pred).map((w) => w.correlationId).sort();
+        expect((await collect({ state: 'completed' }, 3)).sort()).toEqual(expectIds((w) => w.state === 'completed'));
+        expect((await collect({ urgency: 'high' }, 7)).sort()).toEqual(expectIds((w) => w.urgency === 'high'));
+        expect((await collect({ state: 'polling_telemetry', urgency: 'low' }, 4)).sort()).toEqual(
+          expectIds((w) => w.state === 'polling_telemetry' && w.urgency === 'low'),
+        );
+      });
+
+      it('keeps its place while workflows change between pages', async () => {
+        const all = await seed(30);
+        const page1 = await store.listWorkflows({ limit: 10 });
+        const busy = all.filter((w) => w.state !== 'completed');
+        await store.commitDecisions(busy.map((w) => decision(w, next(w, { state: 'analyzing_data', at: T0 + 1e6 }))));
+        const seen = page1.items.map((w) => w.correlationId);
+        let cursor = page1.nextCursor;
+        while (cursor !== null) {
+          const page = await store.listWorkflows({ limit: 10, cursor });
+          seen.push(...page.items.map((w) => w.correlationId));
+          cursor = page.nextCursor;
+        }
+        expect(seen.sort()).toEqual(all.map((w) => w.correlationId).sort());
+      });
+
+      it('rejects a cursor it did not issue', async () => {
+        await seed(3);
+        const err = await store.listWorkflows({ limit: 2, cursor: 'not-a-cursor' }).catch((e: unknown) => e);
+        expect(isInvalidCursor(err)).toBe(true);
+      });
+    });
+
+    describe('outbox', () => {
+      it('never enqueues the same effect key twice', async () => {
+        const wf = await open(1);
+        const a = next(wf);
+        const b = next(a);
+        await store.commitDecisions([decision(wf, a, { outbox: [outboxRow(a, 'notify')] })]);
+        await store.commitDecisions([decision(a, b, { outbox: [outboxRow(b, 'notify'), outboxRow(b, 'other')] })]);
+        const claimed = await store.claimOutbox(T0 + 1e9, 10, 1000);
+        expect(claimed.map((r) => r.key).sort()).toEqual([`${wf.correlationId}:notify`, `${wf.correlationId}:other`]);
+        expect(claimed.find((r) => r.key.endsWith('notify'))?.createdAt).toBe(a.updatedAt);
+      });
+
+      it('hands out the most urgent rows first, leases them, and stops after markSent', async () => {
+        const wf = await open(1);
+        const a = next(wf);
+        const rows = [
+          outboxRow(a, 'low-old', { priority: 1, createdAt: T0 }),
+          outboxRow(a, 'crit-new', { priority: 4, createdAt: T0 + 50, causationId: 'cause-1' }),
+          outboxRow(a, 'high-old', { priority: 3, createdAt: T0 + 10 }),
+          outboxRow(a, 'crit-old', { priority: 4, createdAt: T0 + 20 }),
+          outboxRow(a, 'high-new', { priority: 3, createdAt: T0 + 30 }),
+        ];
+        await store.commitDecisions([decision(wf, a, { outbox: rows })]);
+        const now = T0 + 100;
+        const first = await store.claimOutbox(now, 3, 1000);
+        expect(first.map((r) => r.key.split(':').pop())).toEqual(['crit-old', 'crit-new', 'high-old']);
+        expect(first[1]).toEqual(rows[1]);
+        const second = await store.claimOutbox(now, 10, 1000);
+        expect(second.map((r) => r.key.split(':').pop())).toEqual(['high-new', 'low-old']);
+        expect(await store.claimOutbox(now + 999, 10, 1000)).toEqual([]);
+
+        await store.markSent(first.map((r) => r.messageId), now + 500);
+        const again = await store.claimOutbox(now + 1000, 10, 1000);
+        expect(again.map((r) => r.key.split(':').pop())).toEqual(['high-new', 'low-old']);
+        await store.markSent(again.map((r) => r.messageId), now + 1000);
+        expect(await store.claimOutbox(now + 1e9, 10, 1000)).toEqual([]);
+        await store.markSent([], now);
+      });
+    });
+
+    describe('timers', () => {
+      it('sets, replaces, claims when due, leases, clears and deletes timers', async () => {
+        const wf = await open(1);
+        const a = next(wf);
+        await store.commitDecisions([
+          decision(wf, a, {
+            timers: [
+              { kind: 'set', name: 'state_timeout', dueAt: T0 + 300, seq: 1 },
+              { kind: 'set', name: 'retry', dueAt: T0 + 100, seq: 1 },
+              { kind: 'set', name: 'state_timeout', dueAt: T0 + 200, seq: 2 },
+            ],
+          }),
+        ]);
+        expect(await store.claimDueTimers(T0 + 99, 10, 50)).toEqual([]);
+        const due = await store.claimDueTimers(T0 + 250, 10, 50);
+        expect(due).toEqual([
+          { correlationId: wf.correlationId, vin: wf.vin, name: 'retry', dueAt: T0 + 100, seq: 1 },
+          { correlationId: wf.correlationId, vin: wf.vin, name: 'state_timeout', dueAt: T0 + 200, seq: 2 },
+        ]);
+        expect(await store.claimDueTimers(T0 + 299, 10, 50)).toEqual([]);
+        expect((await store.claimDueTimers(T0 + 300, 1, 50)).map((t) => t.name)).toEqual(['retry']);
+
+        await store.deleteTimer(wf.correlationId, 'retry');
+        expect((await store.claimDueTimers(T0 + 1000, 10, 50)).map((t) => t.name)).toEqual(['state_timeout']);
+
+        const b = next(a);
+        await store.commitDecisions([decision(a, b, { timers: [{ kind: 'clear' }, { kind: 'set', name: 'retry', dueAt: T0 + 5000, seq: 3 }] })]);
+        expect(await store.claimDueTimers(T0 + 1e9, 10, 50)).toEqual([
+          { correlationId: wf.correlationId, vin: wf.vin, name: 'retry', dueAt: T0 + 5000, seq: 3 },
+        ]);
+      });
+
+      it('deletes the timer that caused a decision, only if its seq matches, before the decision re-sets it', async () => {
+        const wf = await open(1);
+        const a = next(wf);
+        await store.commitDecisions([
+          decision(wf, a, {
+            timers: [
+              { kind: 'set', name: 'response_deadline', dueAt: T0 + 100, seq: 4 },
+              { kind: 'set', name: 'state_timeout', dueAt: T0 + 100, seq: 4 },
+            ],
+          }),
+        ]);
+        const cid = wf.correlationId;
+        const b = next(a);
+        // A reminder: fired response_deadline seq 4, re-set under the same name and seq.
+        const reminder = decision(a, b, {
+          inboundId: timerInboundId({ correlationId: cid, name: 'response_deadline', seq: 4 }),
+          timers: [{ kind: 'set', name: 'response_deadline', dueAt: T0 + 900, seq: 4 }],
+        });
+        expect(await store.commitDecisions([reminder])).toEqual(['committed']);
+        const c = next(b);
+        const staleFire = decision(b, c, { inboundId: timerInboundId({ correlationId: cid, name: 'state_timeout', seq: 3 }) });
+        expect(await store.commitDecisions([staleFire])).toEqual(['committed']);
+        expect((await store.claimDueTimers(T0 + 1e9, 10, 50)).map((t) => [t.name, t.dueAt])).toEqual([
+          ['state_timeout', T0 + 100],
+          ['response_deadline', T0 + 900],
+        ]);
+        const d = next(c);
+        const fired = decision(c, d, { inboundId: timerInboundId({ correlationId: cid, name: 'state_timeout', seq: 4 }) });
+        expect(await store.commitDecisions([fired])).toEqual(['committed']);
+        expect((await store.claimDueTimers(T0 + 2e9, 10, 50)).map((t) => t.name)).toEqual(['response_deadline']);
+      });
+    });
+
+    describe('vehicles', () => {
+      it('schedules new vehicles now, keeps known ones on schedule, and claims the oldest due first', async () => {
+        await store.upsertVehicles([{ vin: vinOf(2), lastSampleAt: null }], T0 + 10);
+        await store.upsertVehicles([{ vin: vinOf(1), lastSampleAt: T0 }, { vin: vinOf(3), lastSampleAt: T0 }], T0);
+        await store.upsertVehicles([{ vin: vinOf(2), lastSampleAt: T0 + 20 }], T0 + 20);
+        await store.upsertVehicles([], T0 + 20);
+        expect(await store.countVehicles()).toBe(3);
+
+        expect(await store.claimDueVehicles(T0 + 5, 10, T0 + 3600)).toEqual([vinOf(1), vinOf(3)]);
+        expect(await store.claimDueVehicles(T0 + 5, 10, T0 + 3600)).toEqual([]);
+        expect(await store.claimDueVehicles(T0 + 3600, 2, T0 + 7200)).toEqual([vinOf(2), vinOf(1)]);
+        expect(await store.claimDueVehicles(T0 + 3600, 10, T0 + 7200)).toEqual([vinOf(3)]);
+        expect(await store.claimDueVehicles(T0 + 3600, 0, T0 + 7200)).toEqual([]);
+      });
+    });
+
+    describe('counters, quarantine and meta', () => {
+      it('adds counters from decisions and from outside them', async () => {
+        expect(await store.getCounters()).toEqual({});
+        const wf = opened(vinOf(1), T0);
+        await store.commitDecisions([decision(null, wf, { counters: [{ counter: 'customers_engaged', by: 2 }] })]);
+        await store.incrementCounters({ customers_engaged: 3, telemetry_rejected: 1 });
+        await store.incrementCounters({ telemetry_rejected: 4 });
+        expect(await store.getCounters()).toEqual({ customers_engaged: 5, telemetry_rejected: 5 });
+      });
+
+      it('keeps quarantined samples, newest first, with the raw input truncated', async () => {
+        const sample = (n: number, raw: string): QuarantinedSample => ({
+          receivedAt: T0 + n,
+          vin: n === 2 ? null : vinOf(n),
+          source: 'mqtt',
+          rejection: { reason: 'out_of_range', field: 'signals.Vehicle.Speed', message: `sample ${n}` },
+          raw,
+        });
+        await store.quarantine([sample(1, '{"a":1}'), sample(2, 'x'.repeat(10_000))]);
+        await store.quarantine([]);
+        const listed = await store.listQuarantine(10);
+        expect(listed.map((q) => q.rejection.message)).toEqual(['sample 2', 'sample 1']);
+        expect(listed[1]).toEqual(sample(1, '{"a":1}'));
+        expect(listed[0]?.vin).toBeNull();
+        expect(listed[0]?.raw.length).toBe(4096);
+        expect(await store.listQuarantine(1)).toHaveLength(1);
+      });
+
+      it('reads and overwrites meta values', async () => {
+        expect(await store.getMeta('fleet.cursor')).toBeNull();
+        await store.setMeta('fleet.cursor', 'abc');
+        await store.setMeta('fleet.cursor', 'def');
+        expect(await store.getMeta('fleet.cursor')).toBe('def');
+      });
+    });
+  });
+}

@@ -1,0 +1,22 @@
+/** Public entry of the store: the port's types, the SQLite adapter's factory, cursors and errors. */
+export { createSqliteStore, DEFAULT_BUSY_TIMEOUT_MS, QUARANTINE_RAW_MAX_CHARS } from './sqlite/sqlite-store.js';
+export { InvalidCursorError, StoreArgumentError, StoreErrorCodes, isInvalidCursor, isStoreArgumentError } from './errors.js';
+export { parseTimerInboundId, timerInboundId } from './timer-inbound.js';
+export { decodeCursor, encodeCursor } from './cursor.js';
+
+export type { SqliteStoreOptions } from './sqlite/sqlite-store.js';
+export type { StoreErrorCode } from './errors.js';
+export type { FiredTimerKey } from './timer-inbound.js';
+export type { CursorPosition } from './cursor.js';
+export type {
+  CommitOutcome,
+  DecisionCommit,
+  OutboxRow,
+  QuarantinedSample,
+  Store,
+  TimerChange,
+  TimerRow,
+  VehicleRow,
+  WorkflowFilter,
+  WorkflowPage,
+} from './port.js';

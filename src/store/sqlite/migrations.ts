@@ -1,0 +1,132 @@
+/**
+ * Ordered, versioned schema migrations of the SQLite store. A migration is never edited once
+ * released: a change is a new entry with the next version. `migrate` applies the missing ones,
+ * each in its own IMMEDIATE transaction together with its `schema_migrations` row, so two
+ * processes opening one file cannot both apply the same version.
+ */
+import type { Database } from 'better-sqlite3';
+import * as plans from './plans.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const CLOSED = plans.CLOSED_STATE;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE workflows (
+  correlation_id TEXT PRIMARY KEY,
+  vin TEXT NOT NULL,
+  state TEXT NOT NULL,
+  urgency TEXT,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  data TEXT NOT NULL
+) STRICT;
+-- A VIN never has two open workflows; new telemetry updates the open one instead.
+CREATE UNIQUE INDEX workflows_open_vin ON workflows (vin) WHERE state <> '${CLOSED}';
+CREATE INDEX workflows_vin_created ON workflows (vin, created_at);
+CREATE INDEX workflows_created ON workflows (created_at, correlation_id);
+CREATE INDEX workflows_state_created ON workflows (state, created_at, correlation_id);
+CREATE INDEX workflows_urgency_created ON workflows (urgency, created_at, correlation_id);
+
+CREATE TABLE transitions (
+  id INTEGER PRIMARY KEY,
+  correlation_id TEXT NOT NULL,
+  vin TEXT NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  timestamp INTEGER NOT NULL,
+  reason TEXT NOT NULL
+) STRICT;
+CREATE INDEX transitions_correlation ON transitions (correlation_id);
+
+CREATE TABLE outbox (
+  message_id TEXT PRIMARY KEY,
+  correlation_id TEXT NOT NULL,
+  key TEXT NOT NULL UNIQUE,
+  channel TEXT NOT NULL,
+  message_type TEXT NOT NULL,
+  receiver TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  causation_id TEXT,
+  sent_at INTEGER,
+  locked_until INTEGER NOT NULL DEFAULT 0
+) STRICT;
+-- Only unsent rows are claimed; the partial index stays small however long the sent history grows.
+CREATE INDEX outbox_unsent ON outbox (priority DESC, created_at ASC) WHERE sent_at IS NULL;
+
+CREATE TABLE timers (
+  correlation_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  vin TEXT NOT NULL,
+  due_at INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  locked_until INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (correlation_id, name)
+) STRICT;
+CREATE INDEX timers_due ON timers (due_at);
+
+CREATE TABLE inbox (
+  message_id TEXT PRIMARY KEY,
+  processed_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE vehicles (
+  vin TEXT PRIMARY KEY,
+  first_seen_at INTEGER NOT NULL,
+  last_sample_at INTEGER,
+  next_cycle_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX vehicles_next_cycle ON vehicles (next_cycle_at);
+
+CREATE TABLE quarantine (
+  id INTEGER PRIMARY KEY,
+  received_at INTEGER NOT NULL,
+  vin TEXT,
+  source TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  field TEXT NOT NULL,
+  message TEXT NOT NULL,
+  raw TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+`,
+  },
+];
+
+/** Applies every migration not yet recorded; returns the versions it applied. */
+export function migrate(db: Database, now: number = Date.now()): number[] {
+  db.exec(plans.createMigrationsTable);
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    const apply = db.transaction(() => {
+      // Re-read inside the write lock: another process may have applied it since we looked.
+      const done = db.prepare(plans.selectAppliedVersions).pluck().all() as number[];
+      if (done.includes(m.version)) return false;
+      db.exec(m.sql);
+      db.prepare(plans.insertMigration).run(m.version, m.name, now);
+      return true;
+    });
+    if (apply.immediate()) applied.push(m.version);
+  }
+  return applied;
+}

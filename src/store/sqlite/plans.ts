@@ -1,0 +1,197 @@
+/**
+ * Every SQL statement of the SQLite adapter (STYLE 1, after pg-boss `plans.ts`). Statements with a
+ * fixed shape are constants, prepared once by the store; the few whose shape depends on the call
+ * (IN lists, optional filters) are functions returning the text, cached by the store per shape.
+ * Parameters are positional `?`, bound in the order the comment on each statement gives.
+ */
+import type { WorkflowState } from '../../core/workflow.js';
+
+/** The state that closes a workflow; the partial unique index on open VINs leaves it out. */
+export const CLOSED_STATE: WorkflowState = 'completed';
+
+// ---- pragmas -------------------------------------------------------------------------------
+
+export function pragmas(busyTimeoutMs: number): string[] {
+  return [
+    'journal_mode = WAL',
+    // NORMAL in WAL mode can lose the last commits on power loss but never corrupts; the outbox
+    // and inbox make a lost tail re-runnable, and FULL would cost an fsync per batch.
+    'synchronous = NORMAL',
+    `busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`,
+    'temp_store = MEMORY',
+    'foreign_keys = OFF',
+  ];
+}
+
+// ---- migrations bookkeeping -----------------------------------------------------------------
+
+export const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at INTEGER NOT NULL
+)`;
+export const selectAppliedVersions = 'SELECT version FROM schema_migrations ORDER BY version';
+/** version, name, applied_at */
+export const insertMigration = 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)';
+
+// ---- workflows ------------------------------------------------------------------------------
+
+/** correlation_id, vin, state, urgency, version, created_at, updated_at, data */
+export const insertWorkflow = `INSERT INTO workflows
+  (correlation_id, vin, state, urgency, version, created_at, updated_at, data)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT DO NOTHING`;
+
+/** state, urgency, version, updated_at, data, correlation_id, expected version */
+export const updateWorkflow = `UPDATE workflows
+  SET state = ?, urgency = ?, version = ?, updated_at = ?, data = ?
+  WHERE correlation_id = ? AND version = ?`;
+
+/** correlation_id */
+export const selectWorkflow = 'SELECT data FROM workflows WHERE correlation_id = ?';
+
+/** vin — the open workflow first, else the most recent one. */
+export const selectCurrentWorkflow = `SELECT data FROM workflows WHERE vin = ?
+  ORDER BY (state <> '${CLOSED_STATE}') DESC, created_at DESC, correlation_id DESC LIMIT 1`;
+
+/** `count` vins; written so the partial index on open VINs serves it. */
+export function selectOpenWorkflows(count: number): string {
+  return `SELECT data FROM workflows WHERE state <> '${CLOSED_STATE}' AND vin IN (${placeholders(count)})`;
+}
+
+export interface ListShape {
+  state: boolean;
+  urgency: boolean;
+  cursor: boolean;
+}
+
+/**
+ * Newest first by (created_at, correlation_id): both never change, so a page boundary stays put
+ * while workflows keep moving between states, and paging sees each workflow exactly once.
+ * Binds, in order: [state], [urgency], [created_at, created_at, correlation_id], limit.
+ */
+export function listWorkflows(shape: ListShape): string {
+  const where: string[] = [];
+  if (shape.state) where.push('state = ?');
+  if (shape.urgency) where.push('urgency = ?');
+  if (shape.cursor) where.push('(created_at < ? OR (created_at = ? AND correlation_id < ?))');
+  const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  return `SELECT data, created_at, correlation_id FROM workflows ${clause}
+  ORDER BY created_at DESC, correlation_id DESC LIMIT ?`;
+}
+
+export const countWorkflowsByState = 'SELECT state, COUNT(*) AS n FROM workflows GROUP BY state';
+
+// ---- transitions ----------------------------------------------------------------------------
+
+/** correlation_id, vin, from_state, to_state, timestamp, reason */
+export const insertTransition = `INSERT INTO transitions
+  (correlation_id, vin, from_state, to_state, timestamp, reason) VALUES (?, ?, ?, ?, ?, ?)`;
+
+/** correlation_id — insertion order (the rowid id). */
+export const selectTransitions = `SELECT from_state, to_state, timestamp, reason
+  FROM transitions WHERE correlation_id = ? ORDER BY id`;
+
+// ---- outbox ---------------------------------------------------------------------------------
+
+/** message_id, correlation_id, key, channel, message_type, receiver, priority, payload, created_at, causation_id */
+export const insertOutbox = `INSERT INTO outbox
+  (message_id, correlation_id, key, channel, message_type, receiver, priority, payload, created_at, causation_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT(key) DO NOTHING`;
+
+/**
+ * locked_until (now + lease), now, limit. Critical first in every queue, then oldest first; the
+ * rowid breaks ties so rows written in one millisecond keep their order. RETURNING has no order,
+ * so the store sorts the claimed rows by the returned (priority, created_at, seq).
+ */
+export const claimOutbox = `UPDATE outbox SET locked_until = ?
+  WHERE rowid IN (
+    SELECT rowid FROM outbox
+    WHERE sent_at IS NULL AND locked_until <= ?
+    ORDER BY priority DESC, created_at ASC, rowid ASC
+    LIMIT ?)
+  RETURNING rowid AS seq, message_id, correlation_id, key, channel, message_type, receiver,
+    priority, payload, created_at, causation_id`;
+
+/** sent_at, message_id */
+export const markSent = 'UPDATE outbox SET sent_at = ? WHERE message_id = ? AND sent_at IS NULL';
+
+// ---- timers ---------------------------------------------------------------------------------
+
+/** correlation_id, name, vin, due_at, seq — a new set replaces the old timer and its lease. */
+export const upsertTimer = `INSERT INTO timers (correlation_id, name, vin, due_at, seq, locked_until)
+  VALUES (?, ?, ?, ?, ?, 0)
+  ON CONFLICT(correlation_id, name) DO UPDATE
+  SET vin = excluded.vin, due_at = excluded.due_at, seq = excluded.seq, locked_until = 0`;
+
+/** correlation_id */
+export const clearTimers = 'DELETE FROM timers WHERE correlation_id = ?';
+
+/** correlation_id, name */
+export const deleteTimer = 'DELETE FROM timers WHERE correlation_id = ? AND name = ?';
+
+/** correlation_id, name, seq */
+export const deleteFiredTimer = 'DELETE FROM timers WHERE correlation_id = ? AND name = ? AND seq = ?';
+
+/** locked_until (now + lease), now, now, limit — sorted by the store by (due_at, seq). */
+export const claimDueTimers = `UPDATE timers SET locked_until = ?
+  WHERE rowid IN (
+    SELECT rowid FROM timers
+    WHERE due_at <= ? AND locked_until <= ?
+    ORDER BY due_at ASC, rowid ASC
+    LIMIT ?)
+  RETURNING correlation_id, vin, name, due_at, seq, rowid AS row_seq`;
+
+// ---- inbox ----------------------------------------------------------------------------------
+
+/** message_id, processed_at — no row changed means the message was seen before. */
+export const insertInbox = 'INSERT INTO inbox (message_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING';
+
+// ---- counters -------------------------------------------------------------------------------
+
+/** name, by */
+export const addCounter = `INSERT INTO counters (name, value) VALUES (?, ?)
+  ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`;
+export const selectCounters = 'SELECT name, value FROM counters ORDER BY name';
+
+// ---- vehicles -------------------------------------------------------------------------------
+
+/**
+ * vin, first_seen_at, last_sample_at, next_cycle_at. A known vehicle keeps its schedule; its
+ * last sample only moves forward (scalar max() is NULL if either side is, hence the COALESCE).
+ */
+export const upsertVehicle = `INSERT INTO vehicles (vin, first_seen_at, last_sample_at, next_cycle_at)
+  VALUES (?, ?, ?, ?)
+  ON CONFLICT(vin) DO UPDATE SET last_sample_at = COALESCE(
+    max(excluded.last_sample_at, vehicles.last_sample_at), excluded.last_sample_at, vehicles.last_sample_at)`;
+
+/** now, limit */
+export const selectDueVehicles = `SELECT vin FROM vehicles WHERE next_cycle_at <= ?
+  ORDER BY next_cycle_at ASC, vin ASC LIMIT ?`;
+
+/** next_cycle_at, vin */
+export const setNextCycle = 'UPDATE vehicles SET next_cycle_at = ? WHERE vin = ?';
+
+export const countVehicles = 'SELECT COUNT(*) AS n FROM vehicles';
+
+// ---- quarantine -----------------------------------------------------------------------------
+
+/** received_at, vin, source, reason, field, message, raw */
+export const insertQuarantine = `INSERT INTO quarantine (received_at, vin, source, reason, field, message, raw)
+  VALUES (?, ?, ?, ?, ?, ?, ?)`;
+
+/** limit — most recent first. */
+export const selectQuarantine = `SELECT received_at, vin, source, reason, field, message, raw
+  FROM quarantine ORDER BY id DESC LIMIT ?`;
+
+// ---- meta -----------------------------------------------------------------------------------
+
+/** key */
+export const selectMeta = 'SELECT value FROM meta WHERE key = ?';
+/** key, value */
+export const upsertMeta = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value';
+
+function placeholders(count: number): string {
+  return new Array<string>(count).fill('?').join(', ');
+}
