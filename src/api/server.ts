@@ -1,0 +1,230 @@
+/**
+ * Pitwall's HTTP API. Inputs from outside (customer clicks, feedback, the scheduler's service reports)
+ * become signed envelopes handed to the orchestrator, the same path as bus messages, and the answer is
+ * sent only after the resulting decision is committed.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { isoTime } from '../core/clock.js';
+import type { Envelope } from '../core/envelope.js';
+import type { EnvelopeFactory } from '../bus/signing.js';
+import type { Store } from '../store/port.js';
+import type { Workflow } from '../core/workflow.js';
+import type { MainOrchestrationLoop } from '../orchestrator/main-loop.js';
+import { buildStatus } from '../orchestrator/status.js';
+import {
+  Accepted,
+  CustomerResponseBody,
+  ErrorBody,
+  FeedbackBody,
+  ServiceCompletedBody,
+  VinParams,
+  WorkflowListQuery,
+} from './schemas.js';
+
+export interface ApiDeps {
+  loop: Pick<MainOrchestrationLoop, 'deliver' | 'getStatistics' | 'getWorkflowStatus' | 'lastPoll'>;
+  store: Store;
+  clock: Clock;
+  /** Signs what the API hands on, as sender `api`. */
+  envelopes: EnvelopeFactory;
+  log?: Logger;
+  /** @default 1 MiB */
+  bodyLimit?: number;
+}
+
+export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    disableRequestLogging: true,
+    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+  });
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    if (err.validation && err.validation.length > 0) {
+      const v = err.validation[0]!;
+      const missing = (v.params as { missingProperty?: string }).missingProperty;
+      const path = `${v.instancePath.replace(/^\//, '').replace(/\//g, '.')}${missing ? `${v.instancePath ? '.' : ''}${missing}` : ''}`;
+      const extra = (v.params as { additionalProperty?: string }).additionalProperty;
+      const field = extra ?? (path || err.validationContext || 'body');
+      return reply.code(400).send({ error: 'invalid_request', field, message: `${field} ${v.message ?? 'is invalid'}` });
+    }
+    const status = err.statusCode ?? 500;
+    if (status === 413) return reply.code(413).send({ error: 'body_too_large', message: err.message });
+    if (status < 500) return reply.code(status).send({ error: err.code ?? 'bad_request', message: err.message });
+    deps.log?.error({ err: err.message }, 'request failed');
+    return reply.code(500).send({ error: 'internal', message: 'internal error' });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Pitwall API', version: '0.1.0', description: 'Predictive-maintenance orchestrator' },
+    },
+  });
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/api/health', { schema: { summary: 'Liveness and where the fleet poll stands' } }, async () => ({
+    status: 'ok',
+    time: isoTime(deps.clock.now()),
+    last_poll: deps.loop.lastPoll,
+  }));
+
+  app.get('/api/statistics', { schema: { summary: 'Fleet and workflow statistics (the seed shape)' } }, async () =>
+    deps.loop.getStatistics(),
+  );
+
+  app.get(
+    '/api/workflows',
+    { schema: { summary: 'Workflows, filtered and paged', querystring: WorkflowListQuery } },
+    async (req) => {
+      const q = req.query as WorkflowListQuery;
+      const page = await deps.store.listWorkflows({
+        limit: q.limit ?? 50,
+        ...(q.state ? { state: q.state } : {}),
+        ...(q.urgency ? { urgency: q.urgency } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
+      return { workflows: page.items.map((wf) => summary(wf)), next_cursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/api/workflows/:vin',
+    { schema: { summary: 'Status of a vehicle’s current workflow', params: VinParams, response: { 404: ErrorBody } } },
+    async (req, reply) => {
+      const { vin } = req.params as VinParams;
+      const status = await deps.loop.getWorkflowStatus(vin);
+      if (!status) return reply.code(404).send({ error: 'not_found', message: `no workflow for VIN ${vin}` });
+      return status;
+    },
+  );
+
+  app.get('/api/workflows/:vin/history', { schema: { params: VinParams, hide: true } }, async (req, reply) => {
+    const { vin } = req.params as VinParams;
+    const wf = await deps.store.getCurrentWorkflow(vin);
+    if (!wf) return reply.code(404).send({ error: 'not_found', message: `no workflow for VIN ${vin}` });
+    return buildStatus(wf, await deps.store.getTransitions(wf.correlationId)).state_history;
+  });
+
+  app.get('/api/quarantine', { schema: { summary: 'Rejected telemetry kept for inspection' } }, async (req) => {
+    const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 100) || 100));
+    const rows = await deps.store.listQuarantine(limit);
+    return {
+      samples: rows.map((r) => ({
+        received_at: isoTime(r.receivedAt),
+        vin: r.vin,
+        source: r.source,
+        reason: r.rejection.reason,
+        field: r.rejection.field,
+        message: r.rejection.message,
+        raw: r.raw,
+      })),
+    };
+  });
+
+  const submit = async (messageType: string, correlationId: string, payload: object) => {
+    const env: Envelope = deps.envelopes.create({
+      messageType,
+      receiver: 'orchestrator',
+      correlationId,
+      priority: 3,
+      payload,
+    });
+    return deps.loop.deliver(env);
+  };
+
+  const answer = async (
+    reply: FastifyReply,
+    correlationId: string,
+    result: Awaited<ReturnType<ApiDeps['loop']['deliver']>>,
+  ) => {
+    switch (result.status) {
+      case 'applied':
+        return reply.code(202).send({ status: 'recorded', correlation_id: correlationId, state: result.decision.workflow.state });
+      case 'duplicate':
+        return reply.code(200).send({ status: 'duplicate', correlation_id: correlationId, state: 'unchanged' });
+      case 'rejected':
+        return reply.code(400).send({ error: 'invalid_request', message: result.reason });
+      case 'ignored':
+        if (!result.workflow) return reply.code(404).send({ error: 'not_found', message: `no workflow ${correlationId}` });
+        return reply.code(409).send({
+          error: 'not_applicable',
+          message: `workflow ${correlationId} is ${result.workflow.state}: ${result.reason}`,
+        });
+      default: {
+        const _exhaustive: never = result;
+        return _exhaustive;
+      }
+    }
+  };
+
+  app.post(
+    '/api/customer-responses',
+    {
+      schema: {
+        summary: 'A customer accepts or declines (the portal and the notification links post here)',
+        body: CustomerResponseBody,
+        response: { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body as CustomerResponseBody;
+      const payload = { ...b, responded_at: isoTime(deps.clock.now()) };
+      return answer(reply, b.correlation_id, await submit('customer_response', b.correlation_id, payload));
+    },
+  );
+
+  app.post(
+    '/api/feedback',
+    { schema: { summary: 'Customer feedback after service', body: FeedbackBody, response: { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } } },
+    async (req, reply) => {
+      const b = req.body as FeedbackBody;
+      const payload = { ...b, received_at: isoTime(deps.clock.now()) };
+      return answer(reply, b.correlation_id, await submit('feedback_received', b.correlation_id, payload));
+    },
+  );
+
+  app.post(
+    '/api/webhooks/service-completed',
+    {
+      schema: {
+        summary: 'The scheduler reports a finished service with the technician’s findings',
+        body: ServiceCompletedBody,
+        response: { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body as ServiceCompletedBody;
+      const correlationId = b.correlation_id ?? (await deps.store.getCurrentWorkflow(b.vin))?.correlationId;
+      if (!correlationId) return reply.code(404).send({ error: 'not_found', message: `no workflow for VIN ${b.vin}` });
+      const result = await submit('service_completed', correlationId, b);
+      // The scheduler retries until it gets a 2xx: a report that no longer applies is still acknowledged.
+      if (result.status === 'ignored' && result.workflow) {
+        return reply.code(200).send({ status: 'duplicate', correlation_id: correlationId, state: result.workflow.state });
+      }
+      return answer(reply, correlationId, result);
+    },
+  );
+
+  // The pino logger's type is wider than Fastify's base logger; callers only need the base instance.
+  return app as unknown as FastifyInstance;
+}
+
+function summary(wf: Workflow) {
+  return {
+    vin: wf.vin,
+    correlation_id: wf.correlationId,
+    state: wf.state,
+    urgency_level: wf.urgency,
+    predicted_days_to_failure: wf.analysis?.predicted_days_to_failure ?? null,
+    components: [...new Set((wf.analysis?.predicted_failures ?? []).map((f) => f.component))],
+    outcome: wf.outcome,
+    retry_count: wf.retryCount,
+    error_count: wf.errorCount,
+    last_update: isoTime(wf.updatedAt),
+  };
+}
