@@ -1,0 +1,74 @@
+/** The data-analysis agent: validates the samples of a request, analyses them, answers on the result channel. */
+import type { Agent, AgentContext } from '../bus/agent.js';
+import type { Subscription } from '../bus/port.js';
+import type { Envelope } from '../core/envelope.js';
+import { AGENTS, CHANNELS } from '../core/envelope.js';
+import type { AnalysisResult } from '../core/payloads.js';
+import { validateSample, type TelemetrySample } from '../core/telemetry.js';
+import { analyzeVehicle, type AnalyzeOptions } from './analyze.js';
+import { parseAnalysisRequest } from './request.js';
+
+export interface DataAnalysisAgentOptions extends AnalyzeOptions {
+  /** Requests analysed at once. @default 4 */
+  concurrency?: number;
+  /** @default 5 */
+  maxAttempts?: number;
+  /** @default 100 000 */
+  maxSamples?: number;
+}
+
+export interface AgentFailedPayload {
+  agent: string;
+  error: string;
+  vin: string | null;
+}
+
+export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAgentOptions = {}): Agent {
+  const name = AGENTS.dataAnalysis;
+  const log = ctx.log.child({ agent: name });
+  let sub: Subscription | null = null;
+
+  async function handle(env: Envelope): Promise<void> {
+    const now = ctx.clock.now();
+    const parsed = parseAnalysisRequest(env.payload, opts.maxSamples);
+    if (!parsed.ok) {
+      // A malformed request fails the same way on every retry: answer it instead of throwing.
+      log.warn({ correlation_id: env.header.correlation_id, error: parsed.error }, 'analysis request rejected');
+      const payload: AgentFailedPayload = { agent: name, error: parsed.error, vin: parsed.vin };
+      await ctx.bus.publish(CHANNELS.systemError, ctx.envelopes.reply(env, 'agent_failed', payload));
+      return;
+    }
+    const { vin, samples } = parsed.value;
+    const valid: TelemetrySample[] = [];
+    const rejected = new Map<string, number>();
+    for (const raw of samples) {
+      const v = validateSample(raw, now);
+      const reason = !v.ok ? v.rejection.reason : v.sample.vin !== vin ? 'other_vin' : null;
+      if (v.ok && reason === null) valid.push(v.sample);
+      else if (reason) rejected.set(reason, (rejected.get(reason) ?? 0) + 1);
+    }
+    if (rejected.size > 0) {
+      log.warn({ correlation_id: env.header.correlation_id, vin, rejected: Object.fromEntries(rejected) }, 'samples excluded from analysis');
+    }
+    const result: AnalysisResult = { ...analyzeVehicle(valid, now, opts), vin };
+    log.debug({ vin, samples: valid.length, failures: result.predicted_failures.length }, 'analysis done');
+    await ctx.bus.publish(CHANNELS.analysisResult, ctx.envelopes.reply(env, 'analysis_result', result));
+  }
+
+  return {
+    name,
+    async start() {
+      if (sub) return;
+      sub = await ctx.bus.subscribe(CHANNELS.analysisRequest, handle, {
+        queue: name,
+        concurrency: opts.concurrency ?? 4,
+        maxAttempts: opts.maxAttempts ?? 5,
+      });
+    },
+    async stop() {
+      const s = sub;
+      sub = null;
+      await s?.unsubscribe();
+    },
+  };
+}

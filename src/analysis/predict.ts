@@ -1,0 +1,169 @@
+/**
+ * Candidate failures from signal rules (limit already passed, or a trend heading for it) and from
+ * trouble codes, merged to one prediction per component.
+ */
+import { DAY, HOUR } from '../core/clock.js';
+import type { Anomaly, PredictedFailure } from '../core/payloads.js';
+import type { Component, TelemetrySample } from '../core/telemetry.js';
+import type { DtcCatalog, DtcSeverity } from './dtc.js';
+import { beyondLimit, comparableReadings, type SignalRule } from './rules/thresholds.js';
+import { dailyMedians, daysUntil, fitLine, quantile, valueAt } from './trend.js';
+
+export interface PredictOptions {
+  /** Trends reaching their limit later than this are not reported. @default 180 */
+  horizonDays: number;
+}
+
+export const DEFAULT_PREDICT_OPTIONS: PredictOptions = { horizonDays: 180 };
+
+/** Readings this close to the newest one count as "now" for a limit check. */
+const RECENT_WINDOW_MS = 6 * HOUR;
+const RECENT_MAX = 15;
+/** Fewer recent readings than this beyond a limit is a glitch to report, not a failure to predict. */
+const MIN_RECENT = 3;
+/** A trend needs this many days with readings. */
+const MIN_TREND_DAYS = 4;
+/** A slope smaller than this many standard errors could be noise. */
+const MIN_SLOPE_T = 3;
+const MIN_TREND_R2 = 0.5;
+/** Trouble codes seen this long before the newest sample still count as active. */
+const DTC_ACTIVE_MS = 3 * DAY;
+
+const DTC_IMPACT: Record<DtcSeverity, { probability: number; days: number } | null> = {
+  critical: { probability: 0.9, days: 0.5 },
+  high: { probability: 0.75, days: 5 },
+  medium: { probability: 0.55, days: 20 },
+  low: null,
+};
+
+export interface Findings {
+  anomalies: Anomaly[];
+  failures: PredictedFailure[];
+}
+
+const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
+const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function shortName(path: string): string {
+  return path.replace(/^Vehicle\.(Powertrain\.|Chassis\.Axle\.)?/, '');
+}
+
+/** Limit check on recent readings and trend extrapolation over daily medians, for each signal of a rule. */
+export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample[], now: number, opts: PredictOptions): Findings {
+  const out: Findings = { anomalies: [], failures: [] };
+  for (const signal of rule.signals) {
+    const readings = comparableReadings(rule, signal, samples);
+    if (readings.length === 0) continue;
+    const name = shortName(signal);
+    const latest = readings[readings.length - 1]!.t;
+    const recent = readings.filter((r) => r.t >= latest - RECENT_WINDOW_MS).slice(-RECENT_MAX);
+    const level = rule.level ?? 0.5;
+    const recentLevel = quantile(recent.map((r) => r.v), level);
+    const beyond = recent.filter((r) => beyondLimit(rule, r.v)).length;
+
+    if (beyondLimit(rule, recentLevel)) {
+      const message = `${name} ${level === 0.5 ? 'median' : `p${Math.round(level * 100)}`} ${round(recentLevel, 1)} ${rule.unit} over ${recent.length} recent readings (${rule.conditionLabel}) is ${rule.direction} the limit ${rule.limit} ${rule.unit}`;
+      out.anomalies.push({ signal, kind: 'threshold', value: round(recentLevel, 2), message });
+      if (recent.length >= MIN_RECENT) {
+        out.failures.push({
+          component: rule.component,
+          mode: rule.mode,
+          probability: round(0.7 + 0.25 * (beyond / recent.length)),
+          days_to_failure: rule.exceededDays,
+          days_to_failure_low: 0,
+          days_to_failure_high: rule.exceededDays * 2,
+          evidence: [message],
+        });
+      }
+      continue;
+    }
+
+    const daily = dailyMedians(readings, level);
+    if (daily.length < MIN_TREND_DAYS) continue;
+    const fit = fitLine(daily);
+    if (!fit) continue;
+    const degrading = rule.direction === 'above' ? fit.slope > 0 : fit.slope < 0;
+    const change = Math.abs(fit.slope * fit.spanDays);
+    const significant = Math.abs(fit.slope) >= MIN_SLOPE_T * fit.slopeStdErr && fit.r2 >= MIN_TREND_R2;
+    if (!degrading || !significant || change < rule.minDelta) continue;
+    // The fitted line may already be past the limit while the recent readings are not yet: due now.
+    const days = beyondLimit(rule, valueAt(fit, now)) ? 0 : daysUntil(fit, fit.slope, rule.limit, now);
+    if (days === null || days > opts.horizonDays) continue;
+    const dueDays = Math.max(0, days);
+    // A 95 % band on the slope gives the earliest and latest crossing; a slope that may be flat has no upper bound.
+    const fast = daysUntil(fit, fit.slope + Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, rule.limit, now) ?? 0;
+    const slow = daysUntil(fit, fit.slope - Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, rule.limit, now);
+    const high = slow === null ? Math.max(dueDays, opts.horizonDays) : Math.max(dueDays, Math.min(slow, 2 * opts.horizonDays));
+    const closeness = 1 - Math.min(1, dueDays / opts.horizonDays);
+    const perDay = round(fit.slope, 3);
+    const message = `${name} trending ${perDay > 0 ? '+' : ''}${perDay} ${rule.unit}/day over ${fit.n} days (r²=${round(fit.r2)}), now ${round(valueAt(fit, now), 1)} ${rule.unit}, limit ${rule.limit} ${rule.unit} in ${round(dueDays, 1)} days`;
+    out.anomalies.push({ signal, kind: 'trend', value: perDay, message });
+    out.failures.push({
+      component: rule.component,
+      mode: rule.mode,
+      probability: round(clamp01(fit.r2 * (0.6 + 0.4 * closeness))),
+      days_to_failure: round(dueDays),
+      days_to_failure_low: round(Math.min(dueDays, Math.max(0, fast))),
+      days_to_failure_high: round(high),
+      evidence: [message],
+    });
+  }
+  return out;
+}
+
+/** Active trouble codes (seen recently) become anomalies, and failures when they concern a component. */
+export function evaluateDtcs(samples: readonly TelemetrySample[], catalog: DtcCatalog): Findings {
+  const out: Findings = { anomalies: [], failures: [] };
+  if (samples.length === 0) return out;
+  const newest = Math.max(...samples.map((s) => s.ts));
+  const seen = new Map<string, number>();
+  for (const s of samples) {
+    if (s.ts < newest - DTC_ACTIVE_MS) continue;
+    for (const code of s.dtcs) seen.set(code, (seen.get(code) ?? 0) + 1);
+  }
+  for (const [code, count] of seen) {
+    const info = catalog.lookup(code);
+    const description = info?.description ?? 'code not in the catalog';
+    const message = `DTC ${code}: ${description} (in ${count} sample${count === 1 ? '' : 's'})`;
+    out.anomalies.push({ signal: 'dtc', kind: 'dtc', value: code, message });
+    const impact = info?.component ? DTC_IMPACT[info.severity] : null;
+    if (!info?.component || !impact) continue;
+    out.failures.push({
+      component: info.component,
+      mode: `dtc_${code}`,
+      probability: impact.probability,
+      days_to_failure: impact.days,
+      days_to_failure_low: 0,
+      days_to_failure_high: impact.days * 3,
+      evidence: [message],
+    });
+  }
+  return out;
+}
+
+/**
+ * One prediction per component: the earliest candidate, with the evidence of all. Independent sources
+ * agreeing (a trend and a trouble code, say) raise the probability.
+ */
+export function mergeByComponent(failures: readonly PredictedFailure[]): PredictedFailure[] {
+  const byComponent = new Map<Component, PredictedFailure[]>();
+  for (const f of failures) {
+    const list = byComponent.get(f.component);
+    if (list) list.push(f);
+    else byComponent.set(f.component, [f]);
+  }
+  const merged: PredictedFailure[] = [];
+  for (const list of byComponent.values()) {
+    const sorted = [...list].sort((a, b) => a.days_to_failure - b.days_to_failure || b.probability - a.probability);
+    const first = sorted[0]!;
+    const maxP = Math.max(...list.map((f) => f.probability));
+    const evidence = [...new Set(list.flatMap((f) => f.evidence ?? []))];
+    merged.push({
+      ...first,
+      probability: round(Math.min(0.99, maxP + 0.05 * (list.length - 1))),
+      days_to_failure_low: Math.min(...list.map((f) => f.days_to_failure_low ?? f.days_to_failure)),
+      evidence,
+    });
+  }
+  return merged.sort((a, b) => a.days_to_failure - b.days_to_failure);
+}

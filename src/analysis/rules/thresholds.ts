@@ -1,0 +1,156 @@
+/**
+ * Per-signal service limits and the conditions under which readings are comparable.
+ * Limits are the project's own engineering judgement (no public source assigns them), chosen so a
+ * healthy vehicle's normal operating range stays well inside them:
+ * coolant 80–100 °C when warm, oil pressure > 150 kPa above 1 200 rpm, a resting 12 V battery 12.2–12.8 V,
+ * tyres 200–260 kPa, pads replaced at 85 % wear, automatic transmission fluid 70–100 °C.
+ */
+import { SIGNALS, type Component, type TelemetrySample } from '../../core/telemetry.js';
+
+export type Direction = 'above' | 'below';
+
+export interface SignalRule {
+  id: string;
+  component: Component;
+  /** failure mode reported when this rule fires */
+  mode: string;
+  /** VSS paths checked independently (one per wheel for tyres and pads) */
+  signals: readonly string[];
+  direction: Direction;
+  /** the service limit in the signal's canonical unit */
+  limit: number;
+  unit: string;
+  /** Only readings taken in this condition are compared and trended (engine running, resting…). */
+  comparable: (s: TelemetrySample) => boolean;
+  conditionLabel: string;
+  /** Days to failure assumed once the limit is already passed: how soon the consequence follows. */
+  exceededDays: number;
+  /**
+   * The statistic of recent readings (and of each day) compared with the limit. The median by default;
+   * a higher quantile for the resting battery, whose readings include brief cranking dips to ~10.3 V.
+   * @default 0.5
+   */
+  level?: number;
+  /** A trend whose fitted change over the observed span is smaller than this is noise, not wear. */
+  minDelta: number;
+}
+
+const RUNNING_RPM = 500;
+/** Oil pressure at idle is legitimately low on a hot engine; compare it only at cruising speed. */
+const OIL_PRESSURE_RPM = 1200;
+/** Below this the engine is still warming up: a cold-start coolant climb is not a trend. */
+const WARM_COOLANT_C = 60;
+
+const rpm = (s: TelemetrySample): number | undefined => s.signals[SIGNALS.engineSpeed];
+const running = (s: TelemetrySample): boolean => (rpm(s) ?? 0) >= RUNNING_RPM;
+const resting = (s: TelemetrySample): boolean => rpm(s) === 0 && (s.signals[SIGNALS.speed] ?? 0) === 0;
+const always = (): boolean => true;
+
+export const SIGNAL_RULES: readonly SignalRule[] = [
+  {
+    id: 'coolant_over_temperature',
+    component: 'cooling',
+    mode: 'overheating',
+    signals: [SIGNALS.coolantTemp],
+    direction: 'above',
+    limit: 110,
+    unit: '°C',
+    comparable: (s) => running(s) && (s.signals[SIGNALS.coolantTemp] ?? 0) >= WARM_COOLANT_C,
+    conditionLabel: 'engine running, warmed up',
+    exceededDays: 0.25,
+    minDelta: 3,
+  },
+  {
+    id: 'oil_pressure_low',
+    component: 'engine_oil',
+    mode: 'low_oil_pressure',
+    signals: [SIGNALS.oilPressure],
+    direction: 'below',
+    limit: 100,
+    unit: 'kPa',
+    comparable: (s) => (rpm(s) ?? 0) >= OIL_PRESSURE_RPM,
+    conditionLabel: `engine above ${OIL_PRESSURE_RPM} rpm`,
+    exceededDays: 0.25,
+    minDelta: 20,
+  },
+  {
+    id: 'battery_voltage_low',
+    component: 'battery',
+    mode: 'weak_12v_battery',
+    signals: [SIGNALS.batteryVoltage],
+    direction: 'below',
+    limit: 11.8,
+    unit: 'V',
+    comparable: resting,
+    conditionLabel: 'engine off, vehicle at rest',
+    exceededDays: 3,
+    minDelta: 0.15,
+    level: 0.75,
+  },
+  {
+    id: 'traction_battery_health_low',
+    component: 'battery',
+    mode: 'traction_battery_degraded',
+    signals: [SIGNALS.batteryHealth],
+    direction: 'below',
+    limit: 70,
+    unit: '%',
+    comparable: always,
+    conditionLabel: 'any',
+    exceededDays: 20,
+    minDelta: 1,
+  },
+  {
+    id: 'tyre_pressure_low',
+    component: 'tyres',
+    mode: 'pressure_loss',
+    signals: SIGNALS.tyrePressure,
+    direction: 'below',
+    limit: 180,
+    unit: 'kPa',
+    comparable: always,
+    conditionLabel: 'any',
+    exceededDays: 2,
+    minDelta: 8,
+  },
+  {
+    id: 'brake_pad_wear',
+    component: 'brakes',
+    mode: 'pad_wear',
+    signals: SIGNALS.padWear,
+    direction: 'above',
+    limit: 85,
+    unit: '%',
+    comparable: always,
+    conditionLabel: 'any',
+    exceededDays: 5,
+    minDelta: 2,
+  },
+  {
+    id: 'transmission_over_temperature',
+    component: 'transmission',
+    mode: 'fluid_overheating',
+    signals: [SIGNALS.transmissionTemp],
+    direction: 'above',
+    limit: 120,
+    unit: '°C',
+    comparable: running,
+    conditionLabel: 'engine running',
+    exceededDays: 0.5,
+    minDelta: 3,
+  },
+];
+
+export function beyondLimit(rule: Pick<SignalRule, 'direction' | 'limit'>, value: number): boolean {
+  return rule.direction === 'above' ? value > rule.limit : value < rule.limit;
+}
+
+/** Readings of one signal that satisfy the rule's condition, oldest first. */
+export function comparableReadings(rule: SignalRule, signal: string, samples: readonly TelemetrySample[]): { t: number; v: number }[] {
+  const out: { t: number; v: number }[] = [];
+  for (const s of samples) {
+    const v = s.signals[signal];
+    if (v !== undefined && rule.comparable(s)) out.push({ t: s.ts, v });
+  }
+  return out;
+}
