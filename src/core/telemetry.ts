@@ -17,6 +17,10 @@ export const COMPONENTS = ['brakes', 'battery', 'cooling', 'engine_oil', 'tyres'
 export type Component = (typeof COMPONENTS)[number];
 
 const WHEELS = ['Row1.Wheel.Left', 'Row1.Wheel.Right', 'Row2.Wheel.Left', 'Row2.Wheel.Right'] as const;
+type PerWheel = readonly [string, string, string, string];
+/** One VSS path per wheel, front-left first. */
+const perWheel = (leaf: string): PerWheel =>
+  WHEELS.map((w) => `Vehicle.Chassis.Axle.${w}.${leaf}`) as unknown as PerWheel;
 
 export const SIGNALS = {
   speed: 'Vehicle.Speed',
@@ -28,8 +32,8 @@ export const SIGNALS = {
   transmissionTemp: 'Vehicle.Powertrain.Transmission.Temperature',
   batteryVoltage: 'Vehicle.LowVoltageBattery.CurrentVoltage',
   batteryHealth: 'Vehicle.Powertrain.TractionBattery.StateOfHealth',
-  tyrePressure: WHEELS.map((w) => `Vehicle.Chassis.Axle.${w}.Tire.Pressure`),
-  padWear: WHEELS.map((w) => `Vehicle.Chassis.Axle.${w}.Brake.PadWear`),
+  tyrePressure: perWheel('Tire.Pressure'),
+  padWear: perWheel('Brake.PadWear'),
 } as const;
 
 const specs: SignalSpec[] = [
