@@ -1,0 +1,173 @@
+/**
+ * Configuration, resolved once (STYLE 7): defaults < config file < PITWALL_* environment < flags.
+ * One table describes every setting, so flags, environment names, validation and the README agree.
+ */
+import { readFileSync } from 'node:fs';
+
+export type SettingType = 'int' | 'number' | 'string' | 'url' | 'level' | 'iso';
+
+export interface Setting {
+  key: SettingKey;
+  flag: string;
+  env: string;
+  type: SettingType;
+  min?: number;
+  max?: number;
+  doc: string;
+}
+
+export interface Config {
+  dataDir: string;
+  host: string;
+  port: number;
+  telematicsPort: number;
+  schedulerPort: number;
+  telematicsUrl: string;
+  schedulerUrl: string;
+  pitwallUrl: string;
+  vehicles: number;
+  seed: number;
+  speed: number;
+  clockEpoch: string;
+  pollingInterval: number;
+  analysisInterval: number;
+  fetchConcurrency: number;
+  badSampleRate: number;
+  logLevel: string;
+}
+export type SettingKey = keyof Config;
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export const SETTINGS: readonly Setting[] = [
+  { key: 'dataDir', flag: 'data-dir', env: 'PITWALL_DATA_DIR', type: 'string', doc: 'where the SQLite store and the bus secret live' },
+  { key: 'host', flag: 'host', env: 'PITWALL_HOST', type: 'string', doc: 'interface every server listens on' },
+  { key: 'port', flag: 'port', env: 'PITWALL_PORT', type: 'int', min: 0, max: 65535, doc: 'Pitwall HTTP API port' },
+  { key: 'telematicsPort', flag: 'telematics-port', env: 'PITWALL_TELEMATICS_PORT', type: 'int', min: 0, max: 65535, doc: 'mock telematics API port' },
+  { key: 'schedulerPort', flag: 'scheduler-port', env: 'PITWALL_SCHEDULER_PORT', type: 'int', min: 0, max: 65535, doc: 'mock scheduler API port' },
+  { key: 'telematicsUrl', flag: 'telematics', env: 'PITWALL_TELEMATICS_URL', type: 'url', doc: 'telematics API base URL' },
+  { key: 'schedulerUrl', flag: 'scheduler', env: 'PITWALL_SCHEDULER_URL', type: 'url', doc: 'scheduler API base URL' },
+  { key: 'pitwallUrl', flag: 'pitwall-url', env: 'PITWALL_URL', type: 'url', doc: 'Pitwall API base URL (for the mocks, stats and status)' },
+  { key: 'vehicles', flag: 'vehicles', env: 'PITWALL_VEHICLES', type: 'int', min: 1, max: 100_000, doc: 'simulated fleet size' },
+  { key: 'seed', flag: 'seed', env: 'PITWALL_SEED', type: 'int', min: 0, max: 2 ** 31 - 1, doc: 'simulator seed (same seed, same fleet)' },
+  { key: 'speed', flag: 'speed', env: 'PITWALL_SPEED', type: 'number', min: 0.001, max: 1_000_000, doc: 'virtual seconds per real second' },
+  { key: 'clockEpoch', flag: 'clock-epoch', env: 'PITWALL_CLOCK_EPOCH', type: 'iso', doc: 'instant at which virtual and real time agree; give every process the same one' },
+  { key: 'pollingInterval', flag: 'polling-interval', env: 'PITWALL_POLLING_INTERVAL', type: 'number', min: 0.001, max: 86_400, doc: 'seconds (virtual) between fleet polls' },
+  { key: 'analysisInterval', flag: 'analysis-interval', env: 'PITWALL_ANALYSIS_INTERVAL', type: 'number', min: 1, max: 30 * 86_400, doc: 'seconds (virtual) between two analyses of one vehicle' },
+  { key: 'fetchConcurrency', flag: 'fetch-concurrency', env: 'PITWALL_FETCH_CONCURRENCY', type: 'int', min: 1, max: 256, doc: 'telemetry requests in flight at once' },
+  { key: 'badSampleRate', flag: 'bad-sample-rate', env: 'PITWALL_BAD_SAMPLE_RATE', type: 'number', min: 0, max: 1, doc: 'share of malformed samples the simulator serves' },
+  { key: 'logLevel', flag: 'log-level', env: 'PITWALL_LOG_LEVEL', type: 'level', doc: `one of ${LEVELS.join(', ')}` },
+];
+
+export const DEFAULTS: Readonly<Config> = Object.freeze({
+  dataDir: './pitwall-data',
+  host: '127.0.0.1',
+  port: 3000,
+  telematicsPort: 8000,
+  schedulerPort: 8001,
+  telematicsUrl: 'http://127.0.0.1:8000',
+  schedulerUrl: 'http://127.0.0.1:8001',
+  pitwallUrl: 'http://127.0.0.1:3000',
+  vehicles: 50,
+  seed: 42,
+  speed: 3600,
+  clockEpoch: '',
+  pollingInterval: 300,
+  analysisInterval: 6 * 3600,
+  fetchConcurrency: 8,
+  badSampleRate: 0.002,
+  logLevel: 'info',
+});
+
+export class ConfigError extends Error {
+  readonly code = 'PW_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const byKey = new Map(SETTINGS.map((s) => [s.key, s]));
+
+/** Parses one value of a setting; the message says what was wrong and what would be right. */
+export function parseSetting(setting: Setting, raw: unknown, origin: string): string | number {
+  const what = `${setting.flag} (${origin})`;
+  const text = typeof raw === 'string' ? raw.trim() : raw;
+  switch (setting.type) {
+    case 'int':
+    case 'number': {
+      const n = typeof text === 'number' ? text : typeof text === 'string' && text !== '' ? Number(text) : NaN;
+      const range = `${setting.min ?? '-∞'} to ${setting.max ?? '∞'}`;
+      if (!Number.isFinite(n) || (setting.type === 'int' && !Number.isInteger(n))) {
+        throw new ConfigError(`${what} must be ${setting.type === 'int' ? 'an integer' : 'a number'} from ${range}, got ${JSON.stringify(raw)}`);
+      }
+      if ((setting.min !== undefined && n < setting.min) || (setting.max !== undefined && n > setting.max)) {
+        throw new ConfigError(`${what} must be from ${range}, got ${n}`);
+      }
+      return n;
+    }
+    case 'url':
+      if (typeof text !== 'string' || !/^https?:\/\//.test(text) || !URL.canParse(text)) {
+        throw new ConfigError(`${what} must be an http(s) URL such as http://127.0.0.1:8000, got ${JSON.stringify(raw)}`);
+      }
+      return text.replace(/\/+$/, '');
+    case 'level':
+      if (typeof text !== 'string' || !LEVELS.includes(text)) {
+        throw new ConfigError(`${what} must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+      }
+      return text;
+    case 'iso':
+      if (typeof text !== 'string' || (text !== '' && !Number.isFinite(Date.parse(text)))) {
+        throw new ConfigError(`${what} must be an ISO-8601 date-time such as 2026-01-01T00:00:00Z, got ${JSON.stringify(raw)}`);
+      }
+      return text;
+    case 'string':
+      if (typeof text !== 'string' || text === '') throw new ConfigError(`${what} must be a non-empty string`);
+      return text;
+    default: {
+      const _exhaustive: never = setting.type;
+      return _exhaustive;
+    }
+  }
+}
+
+export interface ConfigSources {
+  /** Parsed CLI flags, camelCase keys (commander's `opts()`), only those the user gave. */
+  flags?: Partial<Record<string, unknown>>;
+  env?: NodeJS.ProcessEnv;
+  /** Path of a JSON config file; PITWALL_CONFIG names one too. */
+  file?: string;
+  /** Defaults that differ for a command (e.g. `orchestrator` polls every 60 s). */
+  overrides?: Partial<Config>;
+}
+
+export function resolveConfig(sources: ConfigSources = {}): Readonly<Config> {
+  const env = sources.env ?? process.env;
+  const merged: Record<string, unknown> = { ...DEFAULTS, ...sources.overrides };
+  const file = sources.file ?? env['PITWALL_CONFIG'];
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`config file ${file} could not be read as JSON: ${(err as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError(`config file ${file} must hold a JSON object`);
+    }
+    for (const [k, v] of Object.entries(parsed)) {
+      const setting = byKey.get(k as SettingKey);
+      if (!setting) throw new ConfigError(`config file ${file}: unknown setting "${k}"; known: ${[...byKey.keys()].join(', ')}`);
+      merged[k] = parseSetting(setting, v, `config file ${file}`);
+    }
+  }
+  for (const s of SETTINGS) {
+    const v = env[s.env];
+    if (v !== undefined && v !== '') merged[s.key] = parseSetting(s, v, `environment ${s.env}`);
+  }
+  for (const [k, v] of Object.entries(sources.flags ?? {})) {
+    const s = byKey.get(k as SettingKey);
+    if (s && v !== undefined) merged[k] = parseSetting(s, v, `--${s.flag}`);
+  }
+  return Object.freeze(merged as unknown as Config);
+}
