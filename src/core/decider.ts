@@ -85,11 +85,11 @@ class Step {
 
   done(ignored?: string): Decision {
     if (ignored !== undefined) return { workflow: this.wf, transitions: [], effects: [], ignored };
-    const changed = this.transitions.length > 0 || this.effects.length > 0;
-    if (changed) {
-      this.wf.version += 1;
-      this.wf.updatedAt = this.now;
-    }
+    // Every applied decision bumps the version, also one that only stores data (a newer analysis, a
+    // delivery report): otherwise two such writes from the same version would both pass the
+    // optimistic check and one would be lost.
+    this.wf.version += 1;
+    this.wf.updatedAt = this.now;
     return { workflow: this.wf, transitions: this.transitions, effects: this.effects };
   }
 }

@@ -232,6 +232,7 @@ export const TRANSITIONS: readonly TransitionRule[] = [
   { from: 'scheduling_service', to: 'awaiting_service', on: 'scheduling_result', when: 'slot booked' },
   { from: 'scheduling_service', to: 'error', on: 'scheduling_result', when: 'booking failed' },
   { from: 'scheduling_service', to: 'error', on: 'timer_fired', when: 'state timeout' },
+  { from: 'scheduling_service', to: 'error', on: 'agent_failed', when: 'scheduling agent failed' },
   { from: 'awaiting_service', to: 'collecting_feedback', on: 'service_completed', when: 'service done' },
   { from: 'awaiting_service', to: 'scheduling_service', on: 'analysis_result', when: 'update: failure before slot' },
   { from: 'awaiting_service', to: 'error', on: 'timer_fired', when: 'service report overdue' },
