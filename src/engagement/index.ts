@@ -1,0 +1,11 @@
+export { createEngagementAgent, chooseChannels } from './agent.js';
+export type { EngagementAgentOptions } from './agent.js';
+export { createHttpGateway, RecordingGateway } from './gateway.js';
+export type { HttpGatewayOptions, FetchFn } from './gateway.js';
+export { createFunctionDirectory, createStaticDirectory, createTelematicsDirectory, parseCustomer } from './directory.js';
+export type { TelematicsDirectoryOptions } from './directory.js';
+export { maskEmail, maskPhone } from './mask.js';
+export { renderEngagement, portalLink, COMPONENT_LABELS } from './templates.js';
+export type { MessageInput, RenderedMessage } from './templates.js';
+export { NOTIFICATION_CHANNELS } from './ports.js';
+export type { Customer, CustomerDirectory, Notification, NotificationChannel, NotificationGateway, SendOutcome } from './ports.js';
