@@ -1,0 +1,23 @@
+/** The simulator: fleet model, mock telematics and scheduler APIs, simulated customers. */
+export { createFleet, UnknownVehicleError } from './fleet.js';
+export type { Fleet, FleetOptions, FaultTruth, VehicleGroundTruth, ServiceFindingRecord } from './fleet.js';
+export { POWERTRAINS, PERSONAS, CONTACT_CHANNELS, vinCheckDigit } from './vehicles.js';
+export type { VehicleInfo, OwnerInfo, Powertrain, Persona, ContactChannel } from './vehicles.js';
+export { FAULT_MODES } from './faults.js';
+export type { FaultMode } from './faults.js';
+export { FAILURE_POINTS } from './signals.js';
+export { BAD_DATA_KINDS } from './bad-data.js';
+export type { ServedSample, BadDataKind } from './bad-data.js';
+export { createTelematicsApp } from './telematics-server.js';
+export type { TelematicsAppOptions } from './telematics-server.js';
+export { NotificationGateway, NOTIFICATION_KINDS } from './notifications.js';
+export type { GatewayNotification, DeliveredNotification, NotificationKind } from './notifications.js';
+export { createCustomers, planAnswer, defaultPost } from './customers.js';
+export type { CustomerSim, CustomerSimOptions, CustomerEvent, CustomerPlan, PostJson } from './customers.js';
+export { createSchedulerApp } from './scheduler-server.js';
+export type { SchedulerAppOptions } from './scheduler-server.js';
+export { DEFAULT_CENTERS } from './scheduler-centers.js';
+export { httpServiceVehicle } from './service-runner.js';
+export type { ServiceVehicleFn, ServiceCompletedNotice } from './service-runner.js';
+export { startTelematicsMock, startSchedulerMock } from './launch.js';
+export type { TelematicsMock, TelematicsMockOptions, SchedulerMock, SchedulerMockOptions } from './launch.js';
