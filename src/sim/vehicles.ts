@@ -82,9 +82,9 @@ export function vinCheckDigit(vin17: string): string {
   return r === 10 ? 'X' : String(r);
 }
 
-function buildVin(model: ModelSpec, year: number, plantCode: string, serial: number, trim: string): string {
+function buildVin(model: ModelSpec, year: number, plantCode: string, serial: number, trim: string, body: string): string {
   const yearCode = YEAR_CODES[(year - 2010) % YEAR_CODES.length] ?? 'A';
-  const draft = `${WMI}${model.code}${trim}0${yearCode}${plantCode}${String(serial).padStart(6, '0')}`;
+  const draft = `${WMI}${model.code}${trim}${body}0${yearCode}${plantCode}${String(serial).padStart(6, '0')}`;
   return draft.slice(0, 8) + vinCheckDigit(draft) + draft.slice(9);
 }
 
@@ -97,7 +97,7 @@ export function generateVehicleInfo(rng: Rng, index: number): VehicleInfo {
   const plant = rng.pick(PLANTS);
   const week = rng.int(10, 18);
   const trim = rng.pick(['A', 'B', 'C', 'D', 'E']);
-  const vin = buildVin(model, modelYear, plant.code, 100000 + index, trim);
+  const vin = buildVin(model, modelYear, plant.code, 100000 + index, trim, rng.pick(['1', '2', '3']));
   const firmwareMinor = Math.max(0, modelYear - 2018);
   const firmware = `${model.powertrain === 'ev' ? 5 : 3}.${firmwareMinor}.${rng.int(0, 4)}`;
   const ageYears = Math.max(0.2, 2026 - modelYear - rng.next());
