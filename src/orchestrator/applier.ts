@@ -62,12 +62,13 @@ export class DecisionApplier {
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       const now = this.clock.now();
       const loaded = await this.load(target, now);
-      if (!loaded) return { status: 'ignored', reason: `no workflow for ${target.correlationId ?? target.vin}`, workflow: null };
+      if (!loaded)
+        return { status: 'ignored', reason: `no workflow for ${target.correlationId ?? target.vin}`, workflow: null };
       const decision = decide(loaded, event, now, this.config);
       if (decision.ignored !== undefined || decision.workflow.version === loaded.version) {
         return { status: 'ignored', reason: decision.ignored ?? 'no change', workflow: loaded };
       }
-      const commit = this.toCommit(loaded, decision, now, meta);
+      const commit = commitOf(loaded, decision, now, meta, () => newMessageId(this.clock));
       const [outcome] = await this.store.commitDecisions([commit]);
       if (outcome === 'committed') {
         this.hooks.onCommitted?.(decision, loaded);
@@ -86,67 +87,6 @@ export class DecisionApplier {
     return target.createIfMissing ? newWorkflow(target.vin, correlationIdFor(target.vin, now), now) : null;
   }
 
-  private toCommit(previous: Workflow, decision: Decision, now: number, meta: ApplyMeta): DecisionCommit {
-    const outbox: OutboxRow[] = [];
-    const timers: TimerChange[] = [];
-    const counters: DecisionCommit['counters'] = [];
-    const cid = decision.workflow.correlationId;
-    for (const e of decision.effects) {
-      switch (e.kind) {
-        case 'publish':
-          outbox.push({
-            messageId: newMessageId(this.clock),
-            correlationId: cid,
-            key: e.key,
-            channel: e.channel,
-            messageType: e.messageType,
-            receiver: e.receiver,
-            priority: e.priority,
-            payload: e.payload,
-            createdAt: now,
-            causationId: meta.causationId ?? null,
-          });
-          break;
-        case 'fetch_telemetry':
-          outbox.push({
-            messageId: newMessageId(this.clock),
-            correlationId: cid,
-            key: e.key,
-            channel: INTERNAL_FETCH_CHANNEL,
-            messageType: 'fetch_telemetry',
-            receiver: 'orchestrator',
-            priority: 1,
-            payload: { vin: e.vin },
-            createdAt: now,
-            causationId: meta.causationId ?? null,
-          });
-          break;
-        case 'set_timer':
-          timers.push({ kind: 'set', name: e.name, dueAt: e.dueAt, seq: e.seq });
-          break;
-        case 'clear_timers':
-          timers.push({ kind: 'clear' });
-          break;
-        case 'count':
-          counters.push({ counter: e.counter, by: e.by });
-          break;
-        default: {
-          const _exhaustive: never = e;
-          throw new Error(`unknown effect ${JSON.stringify(_exhaustive)}`);
-        }
-      }
-    }
-    return {
-      workflow: decision.workflow,
-      expectedVersion: previous.version,
-      transitions: decision.transitions,
-      outbox,
-      timers,
-      counters,
-      ...(meta.inboundId ? { inboundId: meta.inboundId } : {}),
-    };
-  }
-
   private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(key) ?? Promise.resolve();
     const run = prev.then(fn, fn);
@@ -158,4 +98,75 @@ export class DecisionApplier {
       if (this.locks.get(key) === tail) this.locks.delete(key);
     }
   }
+}
+
+/**
+ * What a decision writes: outbox rows (bus messages and internal fetches), timer changes, counters.
+ * `newId` gives each outbox row its message id now, so a re-send after a crash keeps it.
+ */
+export function commitOf(
+  previous: Workflow,
+  decision: Decision,
+  now: number,
+  meta: ApplyMeta,
+  newId: () => string,
+): DecisionCommit {
+  const outbox: OutboxRow[] = [];
+  const timers: TimerChange[] = [];
+  const counters: DecisionCommit['counters'] = [];
+  const cid = decision.workflow.correlationId;
+  for (const e of decision.effects) {
+    switch (e.kind) {
+      case 'publish':
+        outbox.push({
+          messageId: newId(),
+          correlationId: cid,
+          key: e.key,
+          channel: e.channel,
+          messageType: e.messageType,
+          receiver: e.receiver,
+          priority: e.priority,
+          payload: e.payload,
+          createdAt: now,
+          causationId: meta.causationId ?? null,
+        });
+        break;
+      case 'fetch_telemetry':
+        outbox.push({
+          messageId: newId(),
+          correlationId: cid,
+          key: e.key,
+          channel: INTERNAL_FETCH_CHANNEL,
+          messageType: 'fetch_telemetry',
+          receiver: 'orchestrator',
+          priority: 1,
+          payload: { vin: e.vin },
+          createdAt: now,
+          causationId: meta.causationId ?? null,
+        });
+        break;
+      case 'set_timer':
+        timers.push({ kind: 'set', name: e.name, dueAt: e.dueAt, seq: e.seq });
+        break;
+      case 'clear_timers':
+        timers.push({ kind: 'clear' });
+        break;
+      case 'count':
+        counters.push({ counter: e.counter, by: e.by });
+        break;
+      default: {
+        const _exhaustive: never = e;
+        throw new Error(`unknown effect ${JSON.stringify(_exhaustive)}`);
+      }
+    }
+  }
+  return {
+    workflow: decision.workflow,
+    expectedVersion: previous.version,
+    transitions: decision.transitions,
+    outbox,
+    timers,
+    counters,
+    ...(meta.inboundId ? { inboundId: meta.inboundId } : {}),
+  };
 }

@@ -1,0 +1,178 @@
+/**
+ * `npm run bench`: Pitwall's speed and memory, each beside a floor measured in the same run.
+ * Prints a table and writes bench/results/bench-<time>.json. Tests never assert timings; this does.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { ManualClock } from '../src/clock/clocks.js';
+import { decide } from '../src/core/decider.js';
+import { validateSample } from '../src/core/telemetry.js';
+import { newWorkflow, type Workflow } from '../src/core/workflow.js';
+import { DecisionApplier, commitOf } from '../src/orchestrator/applier.js';
+import { createSqliteStore } from '../src/store/index.js';
+import type { DecisionCommit } from '../src/store/port.js';
+import { FleetPoller } from '../src/orchestrator/fleet-poller.js';
+import { DEFAULT_WORKFLOW_CONFIG } from '../src/core/workflow.js';
+import { LIFECYCLE, cidOf, sampleOf, vinOf } from './workload.js';
+import { machine, medianRateAsync, opsPerSecond, printTable, stopwatch, type Measure } from './lib.js';
+
+const T0 = Date.parse('2026-06-01T00:00:00Z');
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function progress(msg: string): void {
+  process.stderr.write(`… ${msg}\n`);
+}
+
+/** Drives `n` workflows through whole cases with the pure decider; returns transitions made. */
+function runDecider(n: number): number {
+  let transitions = 0;
+  for (let i = 0; i < n; i++) {
+    const vin = vinOf(i);
+    let wf: Workflow = newWorkflow(vin, cidOf(vin, T0), T0);
+    let now = T0;
+    for (const step of LIFECYCLE) {
+      now += 1000;
+      const d = decide(wf, step(wf, now), now);
+      transitions += d.transitions.length;
+      wf = d.workflow;
+    }
+  }
+  return transitions;
+}
+
+/** The commits of whole cases for `n` vehicles, in the order a shell would make them (step by step). */
+function buildCommits(n: number, offset: number): DecisionCommit[][] {
+  const wfs = Array.from({ length: n }, (_, i) => {
+    const vin = vinOf(offset + i);
+    return newWorkflow(vin, cidOf(vin, T0 + offset), T0);
+  });
+  let msg = 0;
+  return LIFECYCLE.map((step, s) => {
+    const now = T0 + (s + 1) * 1000;
+    return wfs.map((wf, i) => {
+      const d = decide(wf, step(wf, now), now);
+      wfs[i] = d.workflow;
+      return commitOf(wf, d, now, { inboundId: `in-${offset}-${msg++}` }, () => `m-${offset}-${msg++}`);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pitwall-bench-'));
+  const results: Measure[] = [];
+  try {
+    // 1. Pure decider vs JSON.parse of the same samples.
+    progress('pure decider');
+    const samples = Array.from({ length: 20_000 }, (_, i) => JSON.stringify(sampleOf(vinOf(i), T0, i)));
+    const parseRate = opsPerSecond(() => {
+      let n = 0;
+      for (const s of samples) n += JSON.parse(s) ? 1 : 0;
+      return n;
+    });
+    const deciderRate = opsPerSecond(() => runDecider(5000));
+    results.push({ name: 'pure decider transitions/s', value: deciderRate, unit: 'transitions/s', floor: { name: 'JSON.parse samples/s', value: parseRate } });
+
+    // 2. Persisted transitions: decision + transitions + outbox + timers in one SQLite transaction per batch.
+    progress('persisted transitions (SQLite, WAL)');
+    const BATCH = 250;
+    const floorDb = new Database(path.join(dir, 'floor.db'));
+    floorDb.pragma('journal_mode = WAL');
+    floorDb.pragma('synchronous = NORMAL');
+    floorDb.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, correlation_id TEXT, vin TEXT, from_state TEXT, to_state TEXT, timestamp INTEGER, reason TEXT)');
+    const ins = floorDb.prepare('INSERT INTO t (correlation_id, vin, from_state, to_state, timestamp, reason) VALUES (?, ?, ?, ?, ?, ?)');
+    const insertBatch = floorDb.transaction((rows: number) => {
+      for (let i = 0; i < rows; i++) ins.run('workflow-1PWBENCH000000001-1', '1PWBENCH000000001', 'idle', 'polling_telemetry', T0 + i, 'analysis cycle due');
+    });
+    const floorRate = opsPerSecond(() => {
+      for (let b = 0; b < 40; b++) insertBatch(BATCH);
+      return 40 * BATCH;
+    });
+    floorDb.close();
+
+    const store = createSqliteStore({ path: path.join(dir, 'pitwall.db') });
+    await store.migrate();
+    let offset = 0;
+    const persistedRate = await medianRateAsync(async () => {
+      const steps = buildCommits(2000, offset);
+      offset += 2000;
+      // Building commits is the decider's cost, measured above; only the writes are timed here.
+      const elapsed = stopwatch();
+      let transitions = 0;
+      for (const step of steps) {
+        for (let i = 0; i < step.length; i += BATCH) {
+          const batch = step.slice(i, i + BATCH);
+          const out = await store.commitDecisions(batch);
+          if (out.some((o) => o !== 'committed')) throw new Error(`unexpected outcome ${out.find((o) => o !== 'committed')}`);
+          for (const c of batch) transitions += c.transitions.length;
+        }
+      }
+      return { ops: transitions, seconds: elapsed() };
+    });
+    results.push({
+      name: 'persisted transitions/s (batches of 250)',
+      value: persistedRate,
+      unit: 'transitions/s',
+      floor: { name: 'bare SQLite insert rows/s', value: floorRate },
+      target: '≥ 20,000',
+      met: persistedRate >= 20_000,
+    });
+
+    // 3. End to end: raw sample → JSON.parse → validate → persisted decision (one transaction each).
+    progress('ingest → persisted decision');
+    const clock = new ManualClock(T0 + DEFAULT_WORKFLOW_CONFIG.stateTimeoutMs);
+    const e2eStore = createSqliteStore({ path: path.join(dir, 'e2e.db') });
+    await e2eStore.migrate();
+    const applier = new DecisionApplier(e2eStore, clock, DEFAULT_WORKFLOW_CONFIG);
+    const poller = new FleetPoller(
+      { fetchPage: async () => ({ vehicles: [], next_cursor: null }), fetchHistory: async () => [] },
+      e2eStore,
+      clock,
+      pino({ level: 'silent' }),
+      { pageSize: 100, maxPages: 1, backoffMs: 1, maxBackoffMs: 1 },
+    );
+    let round = 0;
+    const e2eRate = await medianRateAsync(async () => {
+      const n = 2000;
+      const base = round++ * n;
+      for (let i = 0; i < n; i++) await applier.apply({ vin: vinOf(base + i), createIfMissing: true }, { type: 'cycle_started' });
+      const raw = Array.from({ length: n }, (_, i) => JSON.stringify(sampleOf(vinOf(base + i), clock.now() - 1000, i)));
+      const elapsed = stopwatch();
+      const parsed = raw.map((r) => JSON.parse(r) as unknown);
+      await poller.ingest(parsed);
+      for (const item of parsed) {
+        const v = validateSample(item, clock.now());
+        if (!v.ok) throw new Error(v.rejection.message);
+        await applier.apply({ vin: v.sample.vin }, { type: 'telemetry_received', samples: [item as never] });
+      }
+      return { ops: n, seconds: elapsed() };
+    });
+    results.push({ name: 'ingest → persisted decision', value: e2eRate, unit: 'samples/s', floor: { name: 'JSON.parse samples/s', value: parseRate } });
+    await e2eStore.close();
+    await store.close();
+
+    // 4. Memory, in a fresh process so nothing measured above is resident.
+    progress('memory (child process, 10,000 tracked vehicles)');
+    const out = execFileSync(process.execPath, ['--expose-gc', path.join(here, 'memory.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const mem = JSON.parse(out) as { base_rss_mb: number; per_vehicle_bytes: number; floor_rss_mb: number; vehicles: number };
+    results.push({ name: 'resident memory at start', value: mem.base_rss_mb, unit: 'MB', floor: { name: 'bare node RSS MB', value: mem.floor_rss_mb }, target: '≤ 50 MB', met: mem.base_rss_mb <= 50 });
+    results.push({ name: `memory per idle tracked vehicle (${mem.vehicles.toLocaleString('en-US')})`, value: mem.per_vehicle_bytes, unit: 'bytes', target: '≤ 1,024 B', met: mem.per_vehicle_bytes <= 1024 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const m = machine();
+  console.log(`\nPitwall benchmark — ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, ${m.os}, Node ${m.node}\n`);
+  printTable(results);
+  const outDir = path.join(here, '..', '..', 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ machine: m, at: new Date().toISOString(), results }, null, 2));
+  console.log(`\nwritten ${path.relative(process.cwd(), file)}`);
+}
+
+await main();

@@ -1,0 +1,148 @@
+/**
+ * The composition root (DESIGN §6): the one place that picks adapters and wires agents, bus, store,
+ * orchestrator and API together. Agents are built from factories over ports and meet only on the bus.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { AGENTS } from '../core/envelope.js';
+import { ScaledClock, SystemClock } from '../clock/clocks.js';
+import type { Agent, AgentContext } from '../bus/agent.js';
+import { MemoryBus } from '../bus/memory.js';
+import { EnvelopeFactory, keyRingFromSecret, type KeyRing } from '../bus/signing.js';
+import { signatureMiddleware } from '../bus/verify.js';
+import { createSqliteStore } from '../store/index.js';
+import type { Store } from '../store/port.js';
+import { MainOrchestrationLoop } from '../orchestrator/main-loop.js';
+import { createApiServer } from '../api/server.js';
+import { createDataAnalysisAgent } from '../analysis/index.js';
+import { createEngagementAgent, createHttpGateway, createTelematicsDirectory } from '../engagement/index.js';
+import { createSchedulerClient, createSchedulingAgent } from '../scheduling/index.js';
+import { createFeedbackAgent } from '../feedback/index.js';
+import type { Config } from './config.js';
+
+export interface PitwallSystem {
+  loop: MainOrchestrationLoop;
+  api: FastifyInstance;
+  apiUrl: string;
+  store: Store;
+  bus: MemoryBus;
+  agents: Agent[];
+  stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  config: Readonly<Config>;
+  clock: Clock;
+  log: Logger;
+  /** The notification provider (SMS / e-mail / push); the simulator's gateway in a demo. */
+  notificationUrl: string;
+}
+
+/** The bus secret: PITWALL_BUS_SECRET, else one generated once into the data directory (mode 600). */
+export function loadBusSecret(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env['PITWALL_BUS_SECRET'];
+  if (fromEnv) {
+    if (fromEnv.length < 16) throw new Error('PITWALL_BUS_SECRET must be at least 16 characters');
+    return fromEnv;
+  }
+  const file = path.join(dataDir, 'bus.secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+/**
+ * The clock every process of one deployment agrees on: real time at speed 1 without an epoch,
+ * otherwise virtual time `epoch + (real - epoch) × speed`.
+ */
+export function clockFor(config: Pick<Config, 'speed' | 'clockEpoch'>, fallbackOrigin?: number): Clock {
+  if (config.speed === 1 && !config.clockEpoch) return new SystemClock();
+  const epoch = config.clockEpoch ? Date.parse(config.clockEpoch) : (fallbackOrigin ?? Date.now());
+  return config.clockEpoch
+    ? new ScaledClock({ virtualOrigin: epoch, realOrigin: epoch, speed: config.speed })
+    : new ScaledClock({ virtualOrigin: epoch, speed: config.speed });
+}
+
+const SENDERS = [...Object.values(AGENTS), 'bus'];
+
+export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
+  const { config, clock, log } = opts;
+  mkdirSync(config.dataDir, { recursive: true });
+  const keys: KeyRing = keyRingFromSecret(loadBusSecret(config.dataDir), SENDERS);
+  const store = createSqliteStore({ path: path.join(config.dataDir, 'pitwall.db') });
+  const bus = new MemoryBus({
+    clock,
+    envelopes: EnvelopeFactory.fromKeyRing('bus', keys, clock),
+    middleware: [signatureMiddleware(keys, (reason) => log.warn({ reason }, 'bus message refused'))],
+    onError: (err) => log.debug({ err: (err as Error).message }, 'bus handler failed; retrying'),
+  });
+  const ctx = (name: string): AgentContext => ({
+    bus,
+    clock,
+    log: log.child({ agent: name }),
+    envelopes: EnvelopeFactory.fromKeyRing(name, keys, clock),
+  });
+  const portalUrl = config.pitwallUrl;
+  const gateway = createHttpGateway(opts.notificationUrl);
+  const agents: Agent[] = [
+    createDataAnalysisAgent(ctx(AGENTS.dataAnalysis)),
+    createEngagementAgent(ctx(AGENTS.customerEngagement), {
+      directory: createTelematicsDirectory(config.telematicsUrl),
+      gateway,
+      portalUrl,
+    }),
+    createSchedulingAgent(ctx(AGENTS.scheduling), { client: createSchedulerClient(config.schedulerUrl, { timeoutMs: 5000 }) }),
+    createFeedbackAgent(ctx(AGENTS.feedback), { gateway, portalUrl }),
+  ];
+  for (const a of agents) await a.start();
+
+  const loop = new MainOrchestrationLoop({
+    telematicsApiUrl: config.telematicsUrl,
+    schedulerApiUrl: config.schedulerUrl,
+    pollingInterval: config.pollingInterval,
+    analysisIntervalMs: config.analysisInterval * 1000,
+    fetchConcurrency: config.fetchConcurrency,
+    store,
+    bus,
+    clock,
+    keys,
+    log: log.child({ component: 'orchestrator' }),
+  });
+  await loop.initialize();
+  const api = await createApiServer({
+    loop,
+    store,
+    clock,
+    envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, clock),
+    log: log.child({ component: 'api' }),
+  });
+  const apiUrl = await api.listen({ port: config.port, host: config.host });
+  await loop.start();
+
+  let stopped: Promise<void> | null = null;
+  return {
+    loop,
+    api,
+    apiUrl,
+    store,
+    bus,
+    agents,
+    // Order matters: stop taking input (API), let the loop finish what is in flight, then the agents
+    // and the bus, and close the store last so every decision in flight is committed.
+    stop: () =>
+      (stopped ??= (async () => {
+        await api.close();
+        await loop.stop();
+        for (const a of agents) await a.stop();
+        await bus.close();
+        await store.close();
+      })()),
+  };
+}

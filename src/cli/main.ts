@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/** `pitwall`: the command-line entry point and composition root's front door. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import pc from 'picocolors';
+import { DEFAULTS, SETTINGS, ConfigError, parseSetting, resolveConfig, type Config, type SettingKey } from './config.js';
+import { isVin } from '../core/ids.js';
+import { transitionDiagram } from '../core/workflow.js';
+
+const program = new Command();
+program
+  .name('pitwall')
+  .description('Predictive-maintenance orchestrator for vehicle fleets')
+  .version('0.1.0')
+  .option('--config <file>', 'JSON config file (also PITWALL_CONFIG)')
+  .showSuggestionAfterError(true)
+  .configureOutput({ outputError: (str, write) => write(pc.red(str)) });
+
+/** Adds the flags of the named settings, each validated by the shared config table. */
+function withSettings(cmd: Command, keys: SettingKey[], overrides: Partial<Config> = {}): Command {
+  for (const key of keys) {
+    const s = SETTINGS.find((x) => x.key === key)!;
+    const def = overrides[key] ?? DEFAULTS[key];
+    const placeholder = s.type === 'url' ? 'URL' : s.type === 'int' || s.type === 'number' ? 'N' : 'VALUE';
+    const opt = new Option(`--${s.flag} <${placeholder}>`, `${s.doc} (env ${s.env})`).argParser((raw: string) => {
+      try {
+        return parseSetting(s, raw, 'flag');
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message.replace(`${s.flag} (flag) `, ''));
+      }
+    });
+    if (def !== '') opt.default(def, String(def));
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+/** Merges file, environment and the flags the user really typed (not commander's defaults). */
+function configOf(cmd: Command, overrides: Partial<Config> = {}): Readonly<Config> {
+  const flags: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cmd.opts())) {
+    if (cmd.getOptionValueSource(k) === 'cli') flags[k] = v;
+  }
+  const file = program.opts<{ config?: string }>().config;
+  return resolveConfig({ flags, overrides, ...(file ? { file } : {}) });
+}
+
+async function run(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const msg = err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err);
+    process.stderr.write(pc.red(`error: ${msg}\n`));
+    process.exitCode = 1;
+  }
+}
+
+const START_KEYS: SettingKey[] = [
+  'vehicles', 'speed', 'seed', 'dataDir', 'port', 'telematicsPort', 'schedulerPort', 'host',
+  'pollingInterval', 'analysisInterval', 'clockEpoch', 'badSampleRate', 'fetchConcurrency', 'logLevel',
+];
+
+withSettings(
+  program.command('start').description('Run the embedded system: simulated fleet, mock APIs, orchestrator, agents and the HTTP API'),
+  START_KEYS,
+).action(async (_o, cmd: Command) =>
+  run(async () => {
+    const { startEmbedded } = await import('./start.js');
+    await startEmbedded(configOf(cmd));
+  }),
+);
+
+const ORCH_OVERRIDES: Partial<Config> = { speed: 1, pollingInterval: 60 };
+withSettings(
+  program
+    .command('orchestrator')
+    .description('Run the orchestrator, its agents and the HTTP API against real (or mock) telematics and scheduler APIs'),
+  ['telematicsUrl', 'schedulerUrl', 'pollingInterval', 'analysisInterval', 'dataDir', 'port', 'host', 'pitwallUrl', 'speed', 'clockEpoch', 'fetchConcurrency', 'logLevel'],
+  ORCH_OVERRIDES,
+).action(async (_o, cmd: Command) =>
+  run(async () => {
+    const { startOrchestrator } = await import('./orchestrator.js');
+    await startOrchestrator(configOf(cmd, ORCH_OVERRIDES));
+  }),
+);
+
+const MOCK_OVERRIDES: Partial<Config> = { speed: 1 };
+withSettings(
+  program
+    .command('mock')
+    .description('Run a mock API on its own: telematics (the simulated fleet) or scheduler')
+    .argument('<which>', 'telematics | scheduler', (v: string) => {
+      if (v !== 'telematics' && v !== 'scheduler') throw new InvalidArgumentError(`must be telematics or scheduler, got "${v}"`);
+      return v;
+    })
+    .option('--port <N>', 'port to listen on (default 8000 for telematics, 8001 for scheduler)', (raw: string) => {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`must be an integer from 0 to 65535, got "${raw}"`);
+      return n;
+    }),
+  ['vehicles', 'seed', 'speed', 'clockEpoch', 'host', 'pitwallUrl', 'telematicsUrl', 'badSampleRate', 'dataDir', 'logLevel'],
+  MOCK_OVERRIDES,
+).action(async (which: 'telematics' | 'scheduler', _o, cmd: Command) =>
+  run(async () => {
+    const { startMock } = await import('./mock.js');
+    const config = configOf(cmd, MOCK_OVERRIDES);
+    const port = cmd.opts<{ port?: number }>().port ?? (which === 'telematics' ? config.telematicsPort : config.schedulerPort);
+    await startMock(which, port, config);
+  }),
+);
+
+withSettings(program.command('stats').description('Print fleet and workflow statistics').option('--json', 'raw JSON'), ['pitwallUrl']).action(
+  async (o: { json?: boolean }, cmd: Command) =>
+    run(async () => {
+      const { printStats } = await import('./inspect.js');
+      await printStats(configOf(cmd).pitwallUrl, o.json === true);
+    }),
+);
+
+withSettings(
+  program
+    .command('status')
+    .description('Print the workflow of one vehicle')
+    .argument('<VIN>', '17-character VIN', (v: string) => {
+      if (!isVin(v)) throw new InvalidArgumentError(`"${v}" is not a VIN: 17 characters from A-Z and 0-9 without I, O or Q`);
+      return v;
+    })
+    .option('--json', 'raw JSON'),
+  ['pitwallUrl'],
+).action(async (vin: string, o: { json?: boolean }, cmd: Command) =>
+  run(async () => {
+    const { printStatus } = await import('./inspect.js');
+    await printStatus(configOf(cmd).pitwallUrl, vin, o.json === true);
+  }),
+);
+
+program
+  .command('diagram')
+  .description('Print the workflow state diagram (Mermaid) drawn from the decider’s transition table')
+  .option('--write <file>', 'replace the diagram between the pitwall:diagram markers of this file')
+  .action(async (o: { write?: string }) =>
+    run(async () => {
+      const diagram = transitionDiagram();
+      if (!o.write) {
+        process.stdout.write(`${diagram}\n`);
+        return;
+      }
+      const { writeDiagram } = await import('./diagram.js');
+      await writeDiagram(o.write, diagram);
+    }),
+  );
+
+await program.parseAsync(process.argv);
