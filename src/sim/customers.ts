@@ -109,8 +109,9 @@ export function createCustomers(opts: CustomerSimOptions): CustomerSim {
   const conversations = new Map<string, { messages: number; decision?: 'accept' | 'decline' }>();
   const answered: { vin: string; notification_id: string; path: string; status: number }[] = [];
 
-  const send = (n: DeliveredNotification, answer: CustomerAnswer, attempt: number): void => {
-    void (async () => {
+  // Returns its promise so a ticker (and a test calling runDue) waits for the POST and its outcome.
+  const send = async (n: DeliveredNotification, answer: CustomerAnswer, attempt: number): Promise<void> => {
+    {
       let status = 0;
       try {
         status = (await post(base + answer.path, answer.body)).status;
@@ -130,7 +131,7 @@ export function createCustomers(opts: CustomerSimOptions): CustomerSim {
         return;
       }
       opts.ticker.at(opts.clock.now() + wait, () => send(n, answer, attempt + 1));
-    })();
+    }
   };
 
   return {
