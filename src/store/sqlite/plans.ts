@@ -19,6 +19,8 @@ export function pragmas(busyTimeoutMs: number): string[] {
     'synchronous = NORMAL',
     `busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`,
     'temp_store = MEMORY',
+    // The default 2 MB page cache turns index maintenance on a grown outbox into OS reads.
+    'cache_size = -65536',
     'foreign_keys = OFF',
   ];
 }
@@ -84,9 +86,14 @@ export const countWorkflowsByState = 'SELECT state, COUNT(*) AS n FROM workflows
 
 // ---- transitions ----------------------------------------------------------------------------
 
-/** correlation_id, vin, from_state, to_state, timestamp, reason */
-export const insertTransition = `INSERT INTO transitions
-  (correlation_id, vin, from_state, to_state, timestamp, reason) VALUES (?, ?, ?, ?, ?, ?)`;
+/**
+ * `count` rows of correlation_id, vin, from_state, to_state, timestamp, reason. A decision writes
+ * its rows in one statement: per-statement overhead, not SQLite's work, dominates at this size.
+ */
+export function insertTransitions(count: number): string {
+  return `INSERT INTO transitions (correlation_id, vin, from_state, to_state, timestamp, reason)
+  VALUES ${rowsOf(6, count)}`;
+}
 
 /** correlation_id — insertion order (the rowid id). */
 export const selectTransitions = `SELECT from_state, to_state, timestamp, reason
@@ -94,24 +101,29 @@ export const selectTransitions = `SELECT from_state, to_state, timestamp, reason
 
 // ---- outbox ---------------------------------------------------------------------------------
 
-/** message_id, correlation_id, key, channel, message_type, receiver, priority, payload, created_at, causation_id */
-export const insertOutbox = `INSERT INTO outbox
+/**
+ * `count` rows of message_id, correlation_id, key, channel, message_type, receiver, priority,
+ * payload, created_at, causation_id. A row whose key exists already is skipped, alone.
+ */
+export function insertOutbox(count: number): string {
+  return `INSERT INTO outbox
   (message_id, correlation_id, key, channel, message_type, receiver, priority, payload, created_at, causation_id)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  VALUES ${rowsOf(10, count)}
   ON CONFLICT(key) DO NOTHING`;
+}
 
 /**
  * locked_until (now + lease), now, limit. Critical first in every queue, then oldest first; the
- * rowid breaks ties so rows written in one millisecond keep their order. RETURNING has no order,
- * so the store sorts the claimed rows by the returned (priority, created_at, seq).
+ * message id (UUIDv7, time-ordered) breaks ties. RETURNING has no order, so the store sorts the
+ * claimed rows again by (priority, created_at, message_id).
  */
 export const claimOutbox = `UPDATE outbox SET locked_until = ?
-  WHERE rowid IN (
-    SELECT rowid FROM outbox
+  WHERE message_id IN (
+    SELECT message_id FROM outbox
     WHERE sent_at IS NULL AND locked_until <= ?
-    ORDER BY priority DESC, created_at ASC, rowid ASC
+    ORDER BY priority DESC, created_at ASC, message_id ASC
     LIMIT ?)
-  RETURNING rowid AS seq, message_id, correlation_id, key, channel, message_type, receiver,
+  RETURNING message_id, correlation_id, key, channel, message_type, receiver,
     priority, payload, created_at, causation_id`;
 
 /** sent_at, message_id */
@@ -134,19 +146,21 @@ export const deleteTimer = 'DELETE FROM timers WHERE correlation_id = ? AND name
 /** correlation_id, name, seq */
 export const deleteFiredTimer = 'DELETE FROM timers WHERE correlation_id = ? AND name = ? AND seq = ?';
 
-/** locked_until (now + lease), now, now, limit — sorted by the store by (due_at, seq). */
+/** locked_until (now + lease), now, now, limit — sorted again by the store by (due_at, correlation_id, name). */
 export const claimDueTimers = `UPDATE timers SET locked_until = ?
-  WHERE rowid IN (
-    SELECT rowid FROM timers
+  WHERE (correlation_id, name) IN (
+    SELECT correlation_id, name FROM timers
     WHERE due_at <= ? AND locked_until <= ?
-    ORDER BY due_at ASC, rowid ASC
+    ORDER BY due_at ASC, correlation_id ASC, name ASC
     LIMIT ?)
-  RETURNING correlation_id, vin, name, due_at, seq, rowid AS row_seq`;
+  RETURNING correlation_id, vin, name, due_at, seq`;
 
 // ---- inbox ----------------------------------------------------------------------------------
 
 /** message_id, processed_at — no row changed means the message was seen before. */
 export const insertInbox = 'INSERT INTO inbox (message_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING';
+/** message_id — undoes the inbox row of a decision refused for a version conflict. */
+export const deleteInbox = 'DELETE FROM inbox WHERE message_id = ?';
 
 // ---- counters -------------------------------------------------------------------------------
 
@@ -194,4 +208,8 @@ export const upsertMeta = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLI
 
 function placeholders(count: number): string {
   return new Array<string>(count).fill('?').join(', ');
+}
+
+function rowsOf(columns: number, count: number): string {
+  return new Array<string>(count).fill(`(${placeholders(columns)})`).join(', ');
 }

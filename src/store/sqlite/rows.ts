@@ -21,7 +21,6 @@ export interface TransitionDbRow {
 }
 
 export interface OutboxDbRow {
-  seq: number;
   message_id: string;
   correlation_id: string;
   key: string;
@@ -40,7 +39,6 @@ export interface TimerDbRow {
   name: string;
   due_at: number;
   seq: number;
-  row_seq: number;
 }
 
 export interface QuarantineDbRow {
@@ -66,9 +64,9 @@ export function toTransition(row: TransitionDbRow): Transition {
   };
 }
 
-/** Critical first, then oldest, then in write order (RETURNING gives no order of its own). */
+/** Critical first, then oldest, then by message id (RETURNING gives no order of its own). */
 export function byOutboxOrder(a: OutboxDbRow, b: OutboxDbRow): number {
-  return b.priority - a.priority || a.created_at - b.created_at || a.seq - b.seq;
+  return b.priority - a.priority || a.created_at - b.created_at || compare(a.message_id, b.message_id);
 }
 
 export function toOutboxRow(row: OutboxDbRow): OutboxRow {
@@ -87,7 +85,12 @@ export function toOutboxRow(row: OutboxDbRow): OutboxRow {
 }
 
 export function byTimerOrder(a: TimerDbRow, b: TimerDbRow): number {
-  return a.due_at - b.due_at || a.row_seq - b.row_seq;
+  return a.due_at - b.due_at || compare(a.correlation_id, b.correlation_id) || compare(a.name, b.name);
+}
+
+/** Byte order, as SQLite's default BINARY collation sorts these ASCII ids. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function toTimerRow(row: TimerDbRow): TimerRow {
