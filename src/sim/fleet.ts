@@ -2,7 +2,7 @@
  * The simulated fleet: `createFleet({ seed, vehicles, startTime })`. Same seed → same fleet. Only
  * parameters and repair times are stored; telemetry is computed on demand, so 10,000 vehicles are cheap.
  */
-import { DAY, HOUR, isoTime } from '../core/clock.js';
+import { HOUR, isoTime } from '../core/clock.js';
 import { COMPONENTS, type Component, type TelemetrySample, type TelemetrySampleWire } from '../core/telemetry.js';
 import { badDataKindFor, corrupt, type ServedSample } from './bad-data.js';
 import { localTime, odometerAt, type DrivingProfile } from './driving.js';
@@ -209,11 +209,6 @@ export function createFleet(opts: FleetOptions): Fleet {
       });
     },
   };
-}
-
-/** Convenience for demos and tests: days from `from` until the fault fails. */
-export function daysUntil(failsAtIso: string, from: number): number {
-  return (Date.parse(failsAtIso) - from) / DAY;
 }
 
 export const DEFAULT_SAMPLE_INTERVAL_MS = HOUR;
