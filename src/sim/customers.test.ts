@@ -139,6 +139,19 @@ describe('simulated customers', () => {
     expect(calls).toBe(accepted ? 1 : 2);
   });
 
+  it('reads one message sent on several channels once', async () => {
+    let calls = 0;
+    const { sim, runUntil } = setup('prompt', async () => {
+      calls++;
+      return { status: 201 };
+    });
+    for (const channel of ['email', 'sms', 'push'] as const) {
+      sim.onNotification(note({ notification_id: `corr-1:engagement:1:${channel}`, channel, urgency: 'critical' }));
+    }
+    await runUntil(T0 + 6 * HOUR);
+    expect(calls).toBe(1);
+  });
+
   it('an unreachable owner never answers', async () => {
     let calls = 0;
     const { sim, runUntil } = setup('unreachable', async () => {

@@ -106,7 +106,7 @@ export function createCustomers(opts: CustomerSimOptions): CustomerSim {
   const retries = opts.retryDelaysMs ?? DEFAULT_RETRIES;
   const emit = opts.onEvent ?? (() => {});
   /** Messages seen and the decision sent, per conversation (small: one entry per open workflow). */
-  const conversations = new Map<string, { messages: number; decision?: 'accept' | 'decline' }>();
+  const conversations = new Map<string, { messages: number; seen: Set<string>; decision?: 'accept' | 'decline' }>();
   const answered: { vin: string; notification_id: string; path: string; status: number }[] = [];
 
   // Returns its promise so a ticker (and a test calling runDue) waits for the POST and its outcome.
@@ -140,8 +140,14 @@ export function createCustomers(opts: CustomerSimOptions): CustomerSim {
       const persona = opts.personaOf(n.vin);
       if (!persona) return emit({ type: 'ignored', vin: n.vin, notification_id: n.notification_id, reason: 'unknown owner' });
       const convKey = `${n.kind}:${n.correlation_id}`;
-      const conv = conversations.get(convKey) ?? { messages: 0 };
+      const conv = conversations.get(convKey) ?? { messages: 0, seen: new Set<string>() };
       conversations.set(convKey, conv);
+      // One message sent on several channels arrives as several notifications ({key}:{channel}); a person reads it once.
+      const messageKey = n.notification_id.replace(/:(email|sms|push)$/, '');
+      if (conv.seen.has(messageKey)) {
+        return emit({ type: 'ignored', vin: n.vin, notification_id: n.notification_id, reason: 'same message on another channel' });
+      }
+      conv.seen.add(messageKey);
       const earlier = conv.messages++;
       // Someone who already accepted (or rated) does not answer reminders; a decliner may reconsider an escalation.
       if (conv.decision === 'accept' || (n.kind === 'feedback' && earlier > 0)) {
