@@ -25,7 +25,7 @@ export interface AgentFailedPayload {
 
 export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAgentOptions = {}): Agent {
   const name = AGENTS.dataAnalysis;
-  const log = ctx.log.child({ agent: name });
+  const log = ctx.log;
   let sub: Subscription | null = null;
 
   async function handle(env: Envelope): Promise<void> {

@@ -7,7 +7,7 @@ import type { Anomaly, PredictedFailure } from '../core/payloads.js';
 import type { Component, TelemetrySample } from '../core/telemetry.js';
 import type { DtcCatalog, DtcSeverity } from './dtc.js';
 import { beyondLimit, comparableReadings, type SignalRule } from './rules/thresholds.js';
-import { dailyMedians, daysUntil, fitLine, quantile, valueAt } from './trend.js';
+import { dailyMedians, daysUntil, fitLine, quantile, valueAt, type LinearFit } from './trend.js';
 
 export interface PredictOptions {
   /** Trends reaching their limit later than this are not reported. @default 180 */
@@ -26,6 +26,10 @@ const MIN_TREND_DAYS = 4;
 /** A slope smaller than this many standard errors could be noise. */
 const MIN_SLOPE_T = 3;
 const MIN_TREND_R2 = 0.5;
+/** Days of the recent-trend fit. */
+const RECENT_TREND_DAYS = 7;
+/** A trend is not extrapolated further than this many times the span it was fitted on. */
+const MAX_EXTRAPOLATION = 3;
 /** Trouble codes seen this long before the newest sample still count as active. */
 const DTC_ACTIVE_MS = 3 * DAY;
 
@@ -80,25 +84,47 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
 
     const daily = dailyMedians(readings, level);
     if (daily.length < MIN_TREND_DAYS) continue;
-    const fit = fitLine(daily);
-    if (!fit) continue;
-    const degrading = rule.direction === 'above' ? fit.slope > 0 : fit.slope < 0;
-    const change = Math.abs(fit.slope * fit.spanDays);
-    const significant = Math.abs(fit.slope) >= MIN_SLOPE_T * fit.slopeStdErr && fit.r2 >= MIN_TREND_R2;
-    if (!degrading || !significant || change < rule.minDelta) continue;
-    // The fitted line may already be past the limit while the recent readings are not yet: due now.
-    const days = beyondLimit(rule, valueAt(fit, now)) ? 0 : daysUntil(fit, fit.slope, rule.limit, now);
-    if (days === null || days > opts.horizonDays) continue;
-    const dueDays = Math.max(0, days);
-    // A 95 % band on the slope gives the earliest and latest crossing; a slope that may be flat has no upper bound.
-    const fast = daysUntil(fit, fit.slope + Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, rule.limit, now) ?? 0;
-    const slow = daysUntil(fit, fit.slope - Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, rule.limit, now);
-    const high = slow === null ? Math.max(dueDays, opts.horizonDays) : Math.max(dueDays, Math.min(slow, 2 * opts.horizonDays));
-    const closeness = 1 - Math.min(1, dueDays / opts.horizonDays);
-    const perDay = round(fit.slope, 3);
-    const message = `${name} trending ${perDay > 0 ? '+' : ''}${perDay} ${rule.unit}/day over ${fit.n} days (r²=${round(fit.r2)}), now ${round(valueAt(fit, now), 1)} ${rule.unit}, limit ${rule.limit} ${rule.unit} in ${round(dueDays, 1)} days`;
-    out.anomalies.push({ signal, kind: 'trend', value: perDay, message });
-    out.failures.push({
+    // The whole history, and the last week alone: a fault that accelerates shows in the recent slope first.
+    const fits = [fitLine(daily), daily.length >= 2 * RECENT_TREND_DAYS ? fitLine(daily.slice(-RECENT_TREND_DAYS)) : null];
+    const found = fits
+      .map((fit) => (fit ? trendFinding(rule, signal, fit, now, opts) : null))
+      .filter((f): f is TrendFinding => f !== null)
+      .sort((a, b) => a.failure.days_to_failure - b.failure.days_to_failure)[0];
+    if (found) {
+      out.anomalies.push(found.anomaly);
+      out.failures.push(found.failure);
+    }
+  }
+  return out;
+}
+
+interface TrendFinding {
+  anomaly: Anomaly;
+  failure: PredictedFailure;
+}
+
+/** A degrading, significant trend that reaches the limit within the horizon, or null. */
+function trendFinding(rule: SignalRule, signal: string, fit: LinearFit, now: number, opts: PredictOptions): TrendFinding | null {
+  const degrading = rule.direction === 'above' ? fit.slope > 0 : fit.slope < 0;
+  const change = Math.abs(fit.slope * fit.spanDays);
+  const significant = Math.abs(fit.slope) >= MIN_SLOPE_T * fit.slopeStdErr && fit.r2 >= MIN_TREND_R2;
+  if (!degrading || !significant || change < rule.minDelta) return null;
+  // The fitted line may already be past the limit while the recent readings are not yet: due now.
+  const days = beyondLimit(rule, valueAt(fit, now)) ? 0 : daysUntil(fit, fit.slope, rule.limit, now);
+  // Extrapolating far beyond the observed span is guessing: healthy signals drift for weeks (seasons, use).
+  if (days === null || days > opts.horizonDays || days > MAX_EXTRAPOLATION * Math.max(1, fit.spanDays)) return null;
+  const dueDays = Math.max(0, days);
+  // A 95 % band on the slope gives the earliest and latest crossing; a slope that may be flat has no upper bound.
+  const fast = daysUntil(fit, fit.slope + Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, rule.limit, now) ?? 0;
+  const slow = daysUntil(fit, fit.slope - Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, rule.limit, now);
+  const high = slow === null ? Math.max(dueDays, opts.horizonDays) : Math.max(dueDays, Math.min(slow, 2 * opts.horizonDays));
+  const closeness = 1 - Math.min(1, dueDays / opts.horizonDays);
+  const perDay = round(fit.slope, 3);
+  const name = shortName(signal);
+  const message = `${name} trending ${perDay > 0 ? '+' : ''}${perDay} ${rule.unit}/day over ${fit.n} days (r²=${round(fit.r2)}), now ${round(valueAt(fit, now), 1)} ${rule.unit}, limit ${rule.limit} ${rule.unit} in ${round(dueDays, 1)} days`;
+  return {
+    anomaly: { signal, kind: 'trend', value: perDay, message },
+    failure: {
       component: rule.component,
       mode: rule.mode,
       probability: round(clamp01(fit.r2 * (0.6 + 0.4 * closeness))),
@@ -106,9 +132,8 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
       days_to_failure_low: round(Math.min(dueDays, Math.max(0, fast))),
       days_to_failure_high: round(high),
       evidence: [message],
-    });
-  }
-  return out;
+    },
+  };
 }
 
 /** Active trouble codes (seen recently) become anomalies, and failures when they concern a component. */

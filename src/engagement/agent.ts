@@ -53,7 +53,7 @@ class TransientError extends Error {
 
 export function createEngagementAgent(ctx: AgentContext, opts: EngagementAgentOptions): Agent {
   const name = AGENTS.customerEngagement;
-  const log = ctx.log.child({ agent: name });
+  const log = ctx.log;
   const sent = new BoundedSet<string>(opts.rememberIds ?? 10_000);
   const maxAttempts = opts.maxAttempts ?? 5;
   let sub: Subscription | null = null;

@@ -47,7 +47,7 @@ export function renderSurvey(vin: string, link: string, respondBy: string): { su
 
 export function createFeedbackAgent(ctx: AgentContext, opts: FeedbackAgentOptions): FeedbackAgent {
   const name = AGENTS.feedback;
-  const log = ctx.log.child({ agent: name });
+  const log = ctx.log;
   const stats = new FeedbackStats();
   const sent = new Set<string>();
   const capacity = opts.rememberIds ?? 10_000;

@@ -38,7 +38,7 @@ type Attempt = { ok: true; appointment: AppointmentRecord } | { ok: false; error
 
 export function createSchedulingAgent(ctx: AgentContext, opts: SchedulingAgentOptions): Agent {
   const name = AGENTS.scheduling;
-  const log = ctx.log.child({ agent: name });
+  const log = ctx.log;
   const { client } = opts;
   const maxSlotTries = opts.maxSlotTries ?? 4;
   let sub: Subscription | null = null;
