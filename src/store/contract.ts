@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WORKFLOW_STATES, type Workflow } from '../core/workflow.js';
-import { isInvalidCursor } from './errors.js';
+import { listingContract } from './contract-listing.js';
 import type { QuarantinedSample, Store } from './port.js';
 import { timerInboundId } from './timer-inbound.js';
 import { T0, cidOf, decision, next, opened, outboxRow, vinOf } from './contract-fixtures.js';
@@ -116,7 +116,9 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
         expect(await store.commitDecisions([decision(a, b, { inboundId: 'msg-1' })])).toEqual(['duplicate']);
         expect(await store.getWorkflow(wf.correlationId)).toEqual(a);
         expect(await store.getTransitions(wf.correlationId)).toHaveLength(2);
-        expect((await store.claimOutbox(T0 + 1e9, 10, 1000)).map((r) => r.key)).toEqual([`${wf.correlationId}:analyze`]);
+        expect((await store.claimOutbox(T0 + 1e9, 10, 1000)).map((r) => r.key)).toEqual([
+          `${wf.correlationId}:analyze`,
+        ]);
         expect(await store.getCounters()).toEqual({ anomalies_detected: 1 });
       });
 
@@ -126,7 +128,10 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
         const n3 = next(w3, { state: 'analyzing_data' });
         const outcomes = await store.commitDecisions([
           decision(w1, n1, { outbox: [outboxRow(n1, 'a')], inboundId: 'in-1' }),
-          decision({ ...w2, version: 7 }, next({ ...w2, version: 7 }), { outbox: [outboxRow(w2, 'b')], inboundId: 'in-2' }),
+          decision({ ...w2, version: 7 }, next({ ...w2, version: 7 }), {
+            outbox: [outboxRow(w2, 'b')],
+            inboundId: 'in-2',
+          }),
           decision(w3, n3, { outbox: [outboxRow(n3, 'c')], inboundId: 'in-3' }),
         ]);
         expect(outcomes).toEqual(['committed', 'conflict', 'committed']);
@@ -167,77 +172,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
       });
     });
 
-    describe('listing workflows', () => {
-      async function seed(count: number): Promise<Workflow[]> {
-        const batch = [];
-        const all: Workflow[] = [];
-        for (let n = 0; n < count; n++) {
-          // Several share a created_at, so the tie-break on correlation id is exercised.
-          const wf = opened(vinOf(n), T0 + Math.floor(n / 4), {
-            urgency: n % 2 === 0 ? 'high' : 'low',
-            state: n % 5 === 0 ? 'completed' : 'polling_telemetry',
-          });
-          batch.push(decision(null, wf));
-          all.push(wf);
-        }
-        await store.commitDecisions(batch);
-        return all;
-      }
-
-      async function collect(filter: Omit<Parameters<Store['listWorkflows']>[0], 'cursor' | 'limit'>, limit: number) {
-        const ids: string[] = [];
-        let cursor: string | undefined;
-        for (let pages = 0; pages < 1000; pages++) {
-          const page = await store.listWorkflows({ ...filter, limit, ...(cursor ? { cursor } : {}) });
-          expect(page.items.length).toBeLessThanOrEqual(limit);
-          ids.push(...page.items.map((w) => w.correlationId));
-          if (page.nextCursor === null) return ids;
-          cursor = page.nextCursor;
-        }
-        throw new Error('paging did not end');
-      }
-
-      it('pages through every workflow exactly once, newest first', async () => {
-        const all = await seed(57);
-        const ids = await collect({}, 10);
-        expect(ids).toHaveLength(57);
-        expect(new Set(ids).size).toBe(57);
-        const first = await store.listWorkflows({ limit: 3 });
-        expect(first.items[0]?.createdAt).toBe(Math.max(...all.map((w) => w.createdAt)));
-        expect((await store.listWorkflows({ limit: 57 })).nextCursor).toBeNull();
-      });
-
-      it('filters by state and urgency while paging', async () => {
-        const all = await seed(40);
-        const expectIds = (pred: (w: Workflow) => boolean) => all.filter(pred).map((w) => w.correlationId).sort();
-        expect((await collect({ state: 'completed' }, 3)).sort()).toEqual(expectIds((w) => w.state === 'completed'));
-        expect((await collect({ urgency: 'high' }, 7)).sort()).toEqual(expectIds((w) => w.urgency === 'high'));
-        expect((await collect({ state: 'polling_telemetry', urgency: 'low' }, 4)).sort()).toEqual(
-          expectIds((w) => w.state === 'polling_telemetry' && w.urgency === 'low'),
-        );
-      });
-
-      it('keeps its place while workflows change between pages', async () => {
-        const all = await seed(30);
-        const page1 = await store.listWorkflows({ limit: 10 });
-        const busy = all.filter((w) => w.state !== 'completed');
-        await store.commitDecisions(busy.map((w) => decision(w, next(w, { state: 'analyzing_data', at: T0 + 1e6 }))));
-        const seen = page1.items.map((w) => w.correlationId);
-        let cursor = page1.nextCursor;
-        while (cursor !== null) {
-          const page = await store.listWorkflows({ limit: 10, cursor });
-          seen.push(...page.items.map((w) => w.correlationId));
-          cursor = page.nextCursor;
-        }
-        expect(seen.sort()).toEqual(all.map((w) => w.correlationId).sort());
-      });
-
-      it('rejects a cursor it did not issue', async () => {
-        await seed(3);
-        const err = await store.listWorkflows({ limit: 2, cursor: 'not-a-cursor' }).catch((e: unknown) => e);
-        expect(isInvalidCursor(err)).toBe(true);
-      });
-    });
+    listingContract(() => store);
 
     describe('outbox', () => {
       it('never enqueues the same effect key twice', async () => {
@@ -270,10 +205,16 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
         expect(second.map((r) => r.key.split(':').pop())).toEqual(['high-new', 'low-old']);
         expect(await store.claimOutbox(now + 999, 10, 1000)).toEqual([]);
 
-        await store.markSent(first.map((r) => r.messageId), now + 500);
+        await store.markSent(
+          first.map((r) => r.messageId),
+          now + 500,
+        );
         const again = await store.claimOutbox(now + 1000, 10, 1000);
         expect(again.map((r) => r.key.split(':').pop())).toEqual(['high-new', 'low-old']);
-        await store.markSent(again.map((r) => r.messageId), now + 1000);
+        await store.markSent(
+          again.map((r) => r.messageId),
+          now + 1000,
+        );
         expect(await store.claimOutbox(now + 1e9, 10, 1000)).toEqual([]);
         await store.markSent([], now);
       });
@@ -305,7 +246,9 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
         expect((await store.claimDueTimers(T0 + 1000, 10, 50)).map((t) => t.name)).toEqual(['state_timeout']);
 
         const b = next(a);
-        await store.commitDecisions([decision(a, b, { timers: [{ kind: 'clear' }, { kind: 'set', name: 'retry', dueAt: T0 + 5000, seq: 3 }] })]);
+        await store.commitDecisions([
+          decision(a, b, { timers: [{ kind: 'clear' }, { kind: 'set', name: 'retry', dueAt: T0 + 5000, seq: 3 }] }),
+        ]);
         expect(await store.claimDueTimers(T0 + 1e9, 10, 50)).toEqual([
           { correlationId: wf.correlationId, vin: wf.vin, name: 'retry', dueAt: T0 + 5000, seq: 3 },
         ]);
@@ -331,14 +274,18 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
         });
         expect(await store.commitDecisions([reminder])).toEqual(['committed']);
         const c = next(b);
-        const staleFire = decision(b, c, { inboundId: timerInboundId({ correlationId: cid, name: 'state_timeout', seq: 3 }) });
+        const staleFire = decision(b, c, {
+          inboundId: timerInboundId({ correlationId: cid, name: 'state_timeout', seq: 3 }),
+        });
         expect(await store.commitDecisions([staleFire])).toEqual(['committed']);
         expect((await store.claimDueTimers(T0 + 1e9, 10, 50)).map((t) => [t.name, t.dueAt])).toEqual([
           ['state_timeout', T0 + 100],
           ['response_deadline', T0 + 900],
         ]);
         const d = next(c);
-        const fired = decision(c, d, { inboundId: timerInboundId({ correlationId: cid, name: 'state_timeout', seq: 4 }) });
+        const fired = decision(c, d, {
+          inboundId: timerInboundId({ correlationId: cid, name: 'state_timeout', seq: 4 }),
+        });
         expect(await store.commitDecisions([fired])).toEqual(['committed']);
         expect((await store.claimDueTimers(T0 + 2e9, 10, 50)).map((t) => t.name)).toEqual(['response_deadline']);
       });
@@ -347,7 +294,13 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
     describe('vehicles', () => {
       it('schedules new vehicles now, keeps known ones on schedule, and claims the oldest due first', async () => {
         await store.upsertVehicles([{ vin: vinOf(2), lastSampleAt: null }], T0 + 10);
-        await store.upsertVehicles([{ vin: vinOf(1), lastSampleAt: T0 }, { vin: vinOf(3), lastSampleAt: T0 }], T0);
+        await store.upsertVehicles(
+          [
+            { vin: vinOf(1), lastSampleAt: T0 },
+            { vin: vinOf(3), lastSampleAt: T0 },
+          ],
+          T0,
+        );
         await store.upsertVehicles([{ vin: vinOf(2), lastSampleAt: T0 + 20 }], T0 + 20);
         await store.upsertVehicles([], T0 + 20);
         expect(await store.countVehicles()).toBe(3);

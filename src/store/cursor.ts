@@ -30,6 +30,7 @@ export function decodeCursor(cursor: string): CursorPosition {
 
 /** Page sizes are whole numbers from 1; larger requests are served in pages of at most `max`. */
 export function pageLimit(limit: number, max = 1000): number {
-  if (!Number.isInteger(limit) || limit < 1) throw new StoreArgumentError(`limit must be an integer >= 1, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new StoreArgumentError(`limit must be an integer >= 1, got ${limit}`);
   return Math.min(limit, max);
 }

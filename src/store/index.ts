@@ -1,6 +1,12 @@
 /** Public entry of the store: the port's types, the SQLite adapter's factory, cursors and errors. */
 export { createSqliteStore, DEFAULT_BUSY_TIMEOUT_MS, QUARANTINE_RAW_MAX_CHARS } from './sqlite/sqlite-store.js';
-export { InvalidCursorError, StoreArgumentError, StoreErrorCodes, isInvalidCursor, isStoreArgumentError } from './errors.js';
+export {
+  InvalidCursorError,
+  StoreArgumentError,
+  StoreErrorCodes,
+  isInvalidCursor,
+  isStoreArgumentError,
+} from './errors.js';
 export { parseTimerInboundId, timerInboundId } from './timer-inbound.js';
 export { decodeCursor, encodeCursor } from './cursor.js';
 

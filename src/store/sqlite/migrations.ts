@@ -93,7 +93,7 @@ CREATE TABLE vehicles (
   first_seen_at INTEGER NOT NULL,
   last_sample_at INTEGER,
   next_cycle_at INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX vehicles_next_cycle ON vehicles (next_cycle_at);
 
 CREATE TABLE quarantine (

@@ -70,13 +70,14 @@ export interface ListShape {
 /**
  * Newest first by (created_at, correlation_id): both never change, so a page boundary stays put
  * while workflows keep moving between states, and paging sees each workflow exactly once.
- * Binds, in order: [state], [urgency], [created_at, created_at, correlation_id], limit.
+ * Binds, in order: [state], [urgency], [created_at, correlation_id], limit.
  */
 export function listWorkflows(shape: ListShape): string {
   const where: string[] = [];
   if (shape.state) where.push('state = ?');
   if (shape.urgency) where.push('urgency = ?');
-  if (shape.cursor) where.push('(created_at < ? OR (created_at = ? AND correlation_id < ?))');
+  // A row-value comparison, so the index is entered at the cursor instead of scanned up to it.
+  if (shape.cursor) where.push('(created_at, correlation_id) < (?, ?)');
   const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
   return `SELECT data, created_at, correlation_id FROM workflows ${clause}
   ORDER BY created_at DESC, correlation_id DESC LIMIT ?`;
@@ -204,7 +205,8 @@ export const selectQuarantine = `SELECT received_at, vin, source, reason, field,
 /** key */
 export const selectMeta = 'SELECT value FROM meta WHERE key = ?';
 /** key, value */
-export const upsertMeta = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value';
+export const upsertMeta =
+  'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value';
 
 function placeholders(count: number): string {
   return new Array<string>(count).fill('?').join(', ');

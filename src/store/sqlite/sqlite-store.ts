@@ -7,7 +7,16 @@
 import Database from 'better-sqlite3';
 import { WORKFLOW_STATES, type Transition, type Workflow, type WorkflowState } from '../../core/workflow.js';
 import { decodeCursor, encodeCursor, pageLimit } from '../cursor.js';
-import type { CommitOutcome, DecisionCommit, OutboxRow, QuarantinedSample, Store, TimerRow, WorkflowFilter, WorkflowPage } from '../port.js';
+import type {
+  CommitOutcome,
+  DecisionCommit,
+  OutboxRow,
+  QuarantinedSample,
+  Store,
+  TimerRow,
+  WorkflowFilter,
+  WorkflowPage,
+} from '../port.js';
 import { parseTimerInboundId } from '../timer-inbound.js';
 import { migrate } from './migrations.js';
 import * as plans from './plans.js';
@@ -107,7 +116,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const args: unknown[] = [];
       for (const o of chunk) {
         const payload = JSON.stringify(o.payload) ?? 'null';
-        args.push(o.messageId, o.correlationId, o.key, o.channel, o.messageType, o.receiver, o.priority, payload, o.createdAt, o.causationId ?? null);
+        args.push(
+          o.messageId,
+          o.correlationId,
+          o.key,
+          o.channel,
+          o.messageType,
+          o.receiver,
+          o.priority,
+          payload,
+          o.createdAt,
+          o.causationId ?? null,
+        );
       }
       outboxStmt(chunk.length).run(...args);
     }
@@ -149,10 +169,24 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const data = JSON.stringify(wf);
     // DO NOTHING covers both the primary key and the one-open-workflow-per-VIN index.
     if (d.expectedVersion === 0) {
-      return s.insertWorkflow.run(wf.correlationId, wf.vin, wf.state, wf.urgency, wf.version, wf.createdAt, wf.updatedAt, data).changes > 0;
+      return (
+        s.insertWorkflow.run(
+          wf.correlationId,
+          wf.vin,
+          wf.state,
+          wf.urgency,
+          wf.version,
+          wf.createdAt,
+          wf.updatedAt,
+          data,
+        ).changes > 0
+      );
     }
     try {
-      return s.updateWorkflow.run(wf.state, wf.urgency, wf.version, wf.updatedAt, data, wf.correlationId, d.expectedVersion).changes > 0;
+      return (
+        s.updateWorkflow.run(wf.state, wf.urgency, wf.version, wf.updatedAt, data, wf.correlationId, d.expectedVersion)
+          .changes > 0
+      );
     } catch (err) {
       // SQLite undoes the failed statement itself; nothing else of the decision is written yet.
       if (isUniqueViolation(err)) return false;
@@ -166,7 +200,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const counters = new Map<string, number>();
     const outcomes = batch.map((d): CommitOutcome => {
       const outcome = commitOne(d);
-      if (outcome === 'committed') for (const c of d.counters) counters.set(c.counter, (counters.get(c.counter) ?? 0) + c.by);
+      if (outcome === 'committed')
+        for (const c of d.counters) counters.set(c.counter, (counters.get(c.counter) ?? 0) + c.by);
       return outcome;
     });
     const add = st().addCounter;
@@ -227,7 +262,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (filter.urgency !== undefined) args.push(filter.urgency);
     if (filter.cursor !== undefined) {
       const pos = decodeCursor(filter.cursor);
-      args.push(pos.createdAt, pos.createdAt, pos.correlationId);
+      args.push(pos.createdAt, pos.correlationId);
     }
     args.push(limit + 1);
     const sql = plans.listWorkflows({
@@ -283,14 +318,20 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxRow[]> {
       if (limit < 1) return [];
-      return st().claimOutbox.all(now + leaseMs, now, limit).sort(rows.byOutboxOrder).map(rows.toOutboxRow);
+      return st()
+        .claimOutbox.all(now + leaseMs, now, limit)
+        .sort(rows.byOutboxOrder)
+        .map(rows.toOutboxRow);
     },
     async markSent(messageIds: string[], now: number): Promise<void> {
       if (messageIds.length > 0) markSentTx.immediate(messageIds, now);
     },
     async claimDueTimers(now: number, limit: number, leaseMs: number): Promise<TimerRow[]> {
       if (limit < 1) return [];
-      return st().claimDueTimers.all(now + leaseMs, now, now, limit).sort(rows.byTimerOrder).map(rows.toTimerRow);
+      return st()
+        .claimDueTimers.all(now + leaseMs, now, now, limit)
+        .sort(rows.byTimerOrder)
+        .map(rows.toTimerRow);
     },
     async deleteTimer(correlationId, name): Promise<void> {
       st().deleteTimer.run(correlationId, name);
