@@ -1,7 +1,7 @@
 /**
  * The embedded Store adapter on better-sqlite3 (DESIGN §2). better-sqlite3 is synchronous; the port
  * is async so a PostgreSQL adapter fits behind the same callers. Every statement is prepared once,
- * on first use after `migrate()`, and each write path runs as one IMMEDIATE transaction: it takes the
+ * on first use after `migrate()`, and each multi-statement write runs as one IMMEDIATE transaction: it takes the
  * write lock up front, so a second process waits on busy_timeout instead of failing a lock upgrade.
  */
 import Database from 'better-sqlite3';
