@@ -5,10 +5,12 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { AGENTS } from '../core/envelope.js';
+import { DEFAULT_WORKFLOW_CONFIG } from '../core/workflow.js';
 import { ScaledClock, SystemClock } from '../clock/clocks.js';
 import type { Agent, AgentContext } from '../bus/agent.js';
 import { MemoryBus } from '../bus/memory.js';
@@ -18,7 +20,7 @@ import { createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import { MainOrchestrationLoop } from '../orchestrator/main-loop.js';
 import { createApiServer } from '../api/server.js';
-import { createDataAnalysisAgent } from '../analysis/index.js';
+import { createDataAnalysisAgent, loadDtcCatalog } from '../analysis/index.js';
 import { createEngagementAgent, createHttpGateway, createTelematicsDirectory } from '../engagement/index.js';
 import { createSchedulerClient, createSchedulingAgent } from '../scheduling/index.js';
 import { createFeedbackAgent } from '../feedback/index.js';
@@ -70,7 +72,26 @@ export function clockFor(config: Pick<Config, 'speed' | 'clockEpoch'>, fallbackO
     : new ScaledClock({ virtualOrigin: epoch, speed: config.speed });
 }
 
+/** The generic OBD-II code table shipped with Pitwall (data/dtc, MIT). */
+export const DTC_TABLE = fileURLToPath(new URL('../../../data/dtc/dtc_generic.csv', import.meta.url));
+
 const SENDERS = [...Object.values(AGENTS), 'bus'];
+
+/** Real seconds our own processing may take, whatever the clock speed: a timeout shorter than this only measures the machine. */
+export const MIN_REAL_TIMEOUT_S = 10;
+/** Real seconds a retry waits at least, whatever the clock speed. */
+export const MIN_REAL_BACKOFF_S = 1;
+
+/**
+ * Timeouts and back-off guard our own processing (HTTP calls, agents), which runs in real time. On a
+ * virtual clock at 3600× the default 300 s would be 83 real ms, so they are kept to a real floor.
+ */
+export function workflowTimingFor(config: Pick<Config, 'stateTimeout' | 'speed'>): { stateTimeoutMs: number; retryBaseMs: number } {
+  return {
+    stateTimeoutMs: Math.max(config.stateTimeout, MIN_REAL_TIMEOUT_S * config.speed) * 1000,
+    retryBaseMs: Math.max(DEFAULT_WORKFLOW_CONFIG.retryBaseMs / 1000, MIN_REAL_BACKOFF_S * config.speed) * 1000,
+  };
+}
 
 export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
   const { config, clock, log } = opts;
@@ -91,8 +112,10 @@ export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
   });
   const portalUrl = config.pitwallUrl;
   const gateway = createHttpGateway(opts.notificationUrl);
+  const dtc = loadDtcCatalog(DTC_TABLE);
+  if (dtc.warning) log.warn(dtc.warning);
   const agents: Agent[] = [
-    createDataAnalysisAgent(ctx(AGENTS.dataAnalysis)),
+    createDataAnalysisAgent(ctx(AGENTS.dataAnalysis), { dtcCatalog: dtc.catalog }),
     createEngagementAgent(ctx(AGENTS.customerEngagement), {
       directory: createTelematicsDirectory(config.telematicsUrl),
       gateway,
@@ -109,6 +132,7 @@ export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
     pollingInterval: config.pollingInterval,
     analysisIntervalMs: config.analysisInterval * 1000,
     fetchConcurrency: config.fetchConcurrency,
+    workflow: workflowTimingFor(config),
     store,
     bus,
     clock,

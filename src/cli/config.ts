@@ -32,6 +32,7 @@ export interface Config {
   pollingInterval: number;
   analysisInterval: number;
   fetchConcurrency: number;
+  stateTimeout: number;
   badSampleRate: number;
   logLevel: string;
 }
@@ -55,6 +56,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'pollingInterval', flag: 'polling-interval', env: 'PITWALL_POLLING_INTERVAL', type: 'number', min: 0.001, max: 86_400, doc: 'seconds (virtual) between fleet polls' },
   { key: 'analysisInterval', flag: 'analysis-interval', env: 'PITWALL_ANALYSIS_INTERVAL', type: 'number', min: 1, max: 30 * 86_400, doc: 'seconds (virtual) between two analyses of one vehicle' },
   { key: 'fetchConcurrency', flag: 'fetch-concurrency', env: 'PITWALL_FETCH_CONCURRENCY', type: 'int', min: 1, max: 256, doc: 'telemetry requests in flight at once' },
+  { key: 'stateTimeout', flag: 'state-timeout', env: 'PITWALL_STATE_TIMEOUT', type: 'number', min: 1, max: 86_400, doc: 'seconds (virtual) a state waiting on our own agents may last before it is an error' },
   { key: 'badSampleRate', flag: 'bad-sample-rate', env: 'PITWALL_BAD_SAMPLE_RATE', type: 'number', min: 0, max: 1, doc: 'share of malformed samples the simulator serves' },
   { key: 'logLevel', flag: 'log-level', env: 'PITWALL_LOG_LEVEL', type: 'level', doc: `one of ${LEVELS.join(', ')}` },
 ];
@@ -75,6 +77,7 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   pollingInterval: 300,
   analysisInterval: 6 * 3600,
   fetchConcurrency: 8,
+  stateTimeout: 300,
   badSampleRate: 0.002,
   logLevel: 'info',
 });

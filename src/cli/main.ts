@@ -56,7 +56,7 @@ async function run(fn: () => Promise<void>): Promise<void> {
 
 const START_KEYS: SettingKey[] = [
   'vehicles', 'speed', 'seed', 'dataDir', 'port', 'telematicsPort', 'schedulerPort', 'host',
-  'pollingInterval', 'analysisInterval', 'clockEpoch', 'badSampleRate', 'fetchConcurrency', 'logLevel',
+  'pollingInterval', 'analysisInterval', 'stateTimeout', 'clockEpoch', 'badSampleRate', 'fetchConcurrency', 'logLevel',
 ];
 
 withSettings(
@@ -74,7 +74,7 @@ withSettings(
   program
     .command('orchestrator')
     .description('Run the orchestrator, its agents and the HTTP API against real (or mock) telematics and scheduler APIs'),
-  ['telematicsUrl', 'schedulerUrl', 'pollingInterval', 'analysisInterval', 'dataDir', 'port', 'host', 'pitwallUrl', 'speed', 'clockEpoch', 'fetchConcurrency', 'logLevel'],
+  ['telematicsUrl', 'schedulerUrl', 'pollingInterval', 'analysisInterval', 'dataDir', 'port', 'host', 'pitwallUrl', 'speed', 'clockEpoch', 'fetchConcurrency', 'stateTimeout', 'logLevel'],
   ORCH_OVERRIDES,
 ).action(async (_o, cmd: Command) =>
   run(async () => {

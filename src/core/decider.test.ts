@@ -5,6 +5,7 @@ import type { EngagementRequest, FeedbackRequest, ManufacturingFailure, Scheduli
 import { DAY, HOUR, MINUTE, SECOND } from './clock.js';
 import {
   DEFAULT_WORKFLOW_CONFIG,
+  newWorkflow,
   TIMER_NAMES,
   TRANSITIONS,
   WORKFLOW_STATES,
@@ -68,7 +69,7 @@ describe('starting a cycle', () => {
         expect(d.effects).toEqual([
           { kind: 'clear_timers' },
           { kind: 'set_timer', name: 'state_timeout', dueAt: NOW + 300 * SECOND, seq: 1 },
-          { kind: 'fetch_telemetry', vin: VIN, key: `${CID}:poll:1` },
+          { kind: 'fetch_telemetry', vin: VIN, key: `${CID}:poll:1`, since: null },
         ]);
         expect(d.workflow.stateEnteredAt).toBe(NOW);
         expect(d.workflow.updatedAt).toBe(NOW);
@@ -501,7 +502,7 @@ describe('errors, retries and back-off', () => {
           expect(d.workflow.reason).toBe('retry 1/3');
           const next = d.effects.filter((e) => e.kind === 'fetch_telemetry' || e.kind === 'publish');
           if (retryState === 'polling_telemetry') {
-            expect(next).toEqual([{ kind: 'fetch_telemetry', vin: VIN, key: `${CID}:poll:${d.workflow.stateSeq}` }]);
+            expect(next).toEqual([{ kind: 'fetch_telemetry', vin: VIN, key: `${CID}:poll:${d.workflow.stateSeq}`, since: null }]);
           } else {
             expect(next).toMatchObject([{ channel: CHANNELS.schedulingRequest }]);
           }
@@ -642,12 +643,10 @@ describe('updates on an open workflow', () => {
 
   const sameOrBetter: [WorkflowState, number | null, number | null][] = [
     ['assessing_urgency', 10, 20],
-    ['assessing_urgency', 10, null],
     ['engaging_customer', 3, 5],
     ['engaging_customer', 3, 60],
     ['awaiting_service', 3, 3],
     ['scheduling_service', 3, 5],
-    ['collecting_feedback', 3, 12],
   ];
   for (const [state, before, after] of sameOrBetter) {
     it(`in ${state} (${before} days), a new analysis of ${after} days only updates the stored analysis`, () => {
@@ -666,12 +665,38 @@ describe('updates on an open workflow', () => {
     });
   }
 
+  const kept: [WorkflowState, number, number | null, string][] = [
+    ['assessing_urgency', 10, null, 'update predicts nothing'],
+    ['engaging_customer', 3, null, 'update predicts nothing'],
+    ['collecting_feedback', 3, 12, 'analysis result in state collecting_feedback'],
+  ];
+  for (const [state, before, after, why] of kept) {
+    it(`in ${state}, a new analysis of ${after} days leaves the case's analysis as it was`, () => {
+      given(reach(state, before))
+        .when(analysisEvent(after), NOW)
+        .thenIgnored(new RegExp(why));
+    });
+  }
+
+  it('a new case after a service analyses only telemetry from after that service', () => {
+    const done = drive(reach('collecting_feedback', 3), []);
+    const servicedAt = Date.parse(done.service!.completed_at);
+    const next = newWorkflow(VIN, `${CID}-2`, NOW, done);
+    expect(next.dataSince).toBe(servicedAt);
+    given(next)
+      .when({ type: 'cycle_started' }, NOW)
+      .then((d) => {
+        expect(d.effects.find((e) => e.kind === 'fetch_telemetry')).toMatchObject({ since: servicedAt });
+      });
+    expect(newWorkflow(VIN, `${CID}-3`, NOW, { ...next, service: null }).dataSince).toBe(servicedAt);
+  });
+
   it('a cycle on an open workflow fetches telemetry without a transition', () => {
     given(reach('engaging_customer'))
       .when({ type: 'cycle_started' }, NOW)
       .then((d) => {
         expect(d.transitions).toEqual([]);
-        expect(d.effects).toEqual([{ kind: 'fetch_telemetry', vin: VIN, key: `${CID}:update:${NOW}` }]);
+        expect(d.effects).toEqual([{ kind: 'fetch_telemetry', vin: VIN, key: `${CID}:update:${NOW}`, since: null }]);
       });
   });
 

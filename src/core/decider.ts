@@ -110,10 +110,10 @@ export function decide(
     case 'cycle_started':
       if (wf.state === 'idle') {
         s.go('polling_telemetry', 'analysis cycle due');
-        s.effects.push({ kind: 'fetch_telemetry', vin: wf.vin, key: `${s.cid}:poll:${wf.stateSeq}` });
+        s.effects.push({ kind: 'fetch_telemetry', vin: wf.vin, key: `${s.cid}:poll:${wf.stateSeq}`, since: wf.dataSince });
       } else {
         // An open case keeps being watched: new telemetry may escalate it (DESIGN §4).
-        s.effects.push({ kind: 'fetch_telemetry', vin: wf.vin, key: `${s.cid}:update:${now}` });
+        s.effects.push({ kind: 'fetch_telemetry', vin: wf.vin, key: `${s.cid}:update:${now}`, since: wf.dataSince });
       }
       return s.done();
 
@@ -221,8 +221,13 @@ function onAnalysis(s: Step, result: AnalysisResult): Decision {
     if (result.anomalies.length > 0 || result.predicted_failures.length > 0) s.count('anomalies_detected');
     return assess(s, level);
   }
-  if (wf.state === 'idle' || wf.state === 'polling_telemetry') return s.done(`analysis result in state ${wf.state}`);
-  // An update for an open case: keep the newest analysis, escalate when it is worse.
+  if (wf.state === 'idle' || wf.state === 'polling_telemetry' || wf.state === 'collecting_feedback') {
+    // After the service, telemetry from before it says nothing new about this case.
+    return s.done(`analysis result in state ${wf.state}`);
+  }
+  // An update for an open case: keep the newest analysis that still predicts something (the case is
+  // about those components), and escalate when it is worse.
+  if (result.predicted_failures.length === 0) return s.done('update predicts nothing; the case keeps its analysis');
   wf.analysis = result;
   if (level === null || !isWorse(level, wf.urgency)) return s.done();
   const from = wf.urgency;
@@ -452,7 +457,7 @@ function onTimer(s: Step, timer: Extract<WorkflowEvent, { type: 'timer_fired' }>
       const target = wf.retryState;
       s.go(target, `retry ${wf.retryCount}/${s.cfg.maxRetries}`);
       if (target === 'polling_telemetry') {
-        s.effects.push({ kind: 'fetch_telemetry', vin: wf.vin, key: `${s.cid}:poll:${wf.stateSeq}` });
+        s.effects.push({ kind: 'fetch_telemetry', vin: wf.vin, key: `${s.cid}:poll:${wf.stateSeq}`, since: wf.dataSince });
       } else if (target === 'scheduling_service') {
         requestBooking(s, wf.appointment?.appointment_id);
       } else if (target === 'engaging_customer') {

@@ -79,6 +79,8 @@ export interface Workflow {
   outcome: Outcome | null;
   /** Why the case closed (or the last reason recorded). */
   reason: string | null;
+  /** Telemetry older than this (epoch ms) predates the vehicle's last service and is not analysed. */
+  dataSince: number | null;
 }
 
 export type WorkflowEvent =
@@ -106,7 +108,13 @@ export type Effect =
       /** `{correlation_id}:{effect}`: the same key is never delivered twice. */
       key: string;
     }
-  | { kind: 'fetch_telemetry'; vin: string; key: string }
+  | {
+      kind: 'fetch_telemetry';
+      vin: string;
+      key: string;
+      /** Samples before this (epoch ms) describe a vehicle since serviced: leave them out. */
+      since: number | null;
+    }
   | { kind: 'set_timer'; name: TimerName; dueAt: number; seq: number }
   | { kind: 'clear_timers' }
   | { kind: 'count'; counter: Counter; by: number };
@@ -174,8 +182,14 @@ export function isOpen(wf: Pick<Workflow, 'state'>): boolean {
   return wf.state !== 'completed';
 }
 
-export function newWorkflow(vin: string, correlationId: string, now: number): Workflow {
+/**
+ * A new case for a VIN. `previous` is its last (completed) case: a service done there means older
+ * telemetry describes parts since replaced, so the new case analyses only what came after.
+ */
+export function newWorkflow(vin: string, correlationId: string, now: number, previous?: Workflow | null): Workflow {
+  const servicedAt = previous?.service ? Date.parse(previous.service.completed_at) : NaN;
   return {
+    dataSince: Number.isFinite(servicedAt) ? servicedAt : (previous?.dataSince ?? null),
     vin,
     correlationId,
     state: 'idle',

@@ -84,7 +84,7 @@ export class DecisionApplier {
     if (target.correlationId) return this.store.getWorkflow(target.correlationId);
     const current = await this.store.getCurrentWorkflow(target.vin);
     if (current && current.state !== 'completed') return current;
-    return target.createIfMissing ? newWorkflow(target.vin, correlationIdFor(target.vin, now), now) : null;
+    return target.createIfMissing ? newWorkflow(target.vin, correlationIdFor(target.vin, now), now, current) : null;
   }
 
   private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {

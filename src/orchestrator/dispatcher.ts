@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { validateSample, sampleToWire, type TelemetrySampleWire } from '../core/telemetry.js';
 import type { Bus } from '../bus/port.js';
 import type { EnvelopeFactory } from '../bus/signing.js';
-import type { OutboxRow, Store } from '../store/port.js';
+import type { OutboxRow, QuarantinedSample, Store } from '../store/port.js';
 import { INTERNAL_FETCH_CHANNEL, type DecisionApplier } from './applier.js';
 import type { TelematicsClient } from './telematics-client.js';
 
@@ -118,20 +118,33 @@ export class OutboxDispatcher {
   }
 
   private async fetch(row: OutboxRow): Promise<void> {
-    const { vin } = row.payload as { vin: string };
+    const { vin, since } = row.payload as { vin: string; since?: number | null };
     const now = this.clock.now();
+    const from = Math.max(now - this.opts.analysisWindowMs, since ?? -Infinity);
     let samples: TelemetrySampleWire[] | null = null;
     let error: string | null = null;
     try {
-      const raw = await this.telematics.fetchHistory(vin, now - this.opts.analysisWindowMs, this.opts.maxSamplesPerFetch);
+      const raw = await this.telematics.fetchHistory(vin, from, this.opts.maxSamplesPerFetch);
       samples = [];
-      let rejected = 0;
+      const bad: QuarantinedSample[] = [];
+      const counts: Record<string, number> = {};
+      const at = this.clock.now();
       for (const item of raw) {
-        const r = validateSample(item, this.clock.now());
-        if (r.ok && r.sample.vin === vin) samples.push(sampleToWire(r.sample));
-        else rejected += 1;
+        const r = validateSample(item, at);
+        if (r.ok && r.sample.vin === vin) {
+          samples.push(sampleToWire(r.sample));
+          continue;
+        }
+        const rejection = r.ok
+          ? { reason: 'invalid_vin' as const, field: 'vin', message: `history of ${vin} holds a sample of ${r.sample.vin}` }
+          : r.rejection;
+        bad.push({ receivedAt: at, vin, source: 'telematics_history', rejection, raw: JSON.stringify(item).slice(0, 4096) });
+        counts[`telemetry_rejected:${rejection.reason}`] = (counts[`telemetry_rejected:${rejection.reason}`] ?? 0) + 1;
       }
-      if (rejected > 0) await this.store.incrementCounters({ 'telemetry_rejected:history': rejected });
+      if (bad.length > 0) {
+        await this.store.quarantine(bad);
+        await this.store.incrementCounters(counts);
+      }
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     }

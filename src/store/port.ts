@@ -85,7 +85,10 @@ export interface Store {
   migrate(): Promise<void>;
   close(): Promise<void>;
 
-  /** Persists decisions in one transaction, each on its own savepoint; returns an outcome per decision. */
+  /**
+   * Persists decisions in one transaction and returns an outcome per decision. A refused decision
+   * (duplicate inbound id, version conflict) writes nothing and does not roll back the others.
+   */
   commitDecisions(batch: DecisionCommit[]): Promise<CommitOutcome[]>;
 
   getWorkflow(correlationId: string): Promise<Workflow | null>;
