@@ -71,6 +71,9 @@ export const WorkflowListQuery = Type.Object(
 export type WorkflowListQuery = Static<typeof WorkflowListQuery>;
 
 export const VinParams = Type.Object({ vin: Vin });
+
+export const StatusQuery = Type.Object({ correlation_id: Type.Optional(CorrelationId) }, { additionalProperties: false });
+export type StatusQuery = Static<typeof StatusQuery>;
 export type VinParams = Static<typeof VinParams>;
 
 export const Accepted = Type.Object({

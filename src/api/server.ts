@@ -20,12 +20,13 @@ import {
   ErrorBody,
   FeedbackBody,
   ServiceCompletedBody,
+  StatusQuery,
   VinParams,
   WorkflowListQuery,
 } from './schemas.js';
 
 export interface ApiDeps {
-  loop: Pick<MainOrchestrationLoop, 'deliver' | 'getStatistics' | 'getWorkflowStatus' | 'lastPoll'>;
+  loop: Pick<MainOrchestrationLoop, 'deliver' | 'getStatistics' | 'getWorkflowStatus' | 'getCaseStatus' | 'lastPoll'>;
   store: Store;
   clock: Clock;
   /** Signs what the API hands on, as sender `api`. */
@@ -94,11 +95,21 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get(
     '/api/workflows/:vin',
-    { schema: { summary: 'Status of a vehicle’s current workflow', params: VinParams, response: { 404: ErrorBody } } },
+    {
+      schema: {
+        summary: 'Status of a vehicle’s current workflow, or of one of its cases by correlation_id',
+        params: VinParams,
+        querystring: StatusQuery,
+        response: { 404: ErrorBody },
+      },
+    },
     async (req, reply) => {
       const { vin } = req.params as VinParams;
-      const status = await deps.loop.getWorkflowStatus(vin);
-      if (!status) return reply.code(404).send({ error: 'not_found', message: `no workflow for VIN ${vin}` });
+      const { correlation_id: cid } = req.query as StatusQuery;
+      const status = cid ? await deps.loop.getCaseStatus(cid) : await deps.loop.getWorkflowStatus(vin);
+      if (!status || status.vin !== vin) {
+        return reply.code(404).send({ error: 'not_found', message: `no workflow for VIN ${vin}${cid ? ` with correlation_id ${cid}` : ''}` });
+      }
       return status;
     },
   );
@@ -223,6 +234,7 @@ function summary(wf: Workflow) {
     predicted_days_to_failure: wf.analysis?.predicted_days_to_failure ?? null,
     components: [...new Set((wf.analysis?.predicted_failures ?? []).map((f) => f.component))],
     outcome: wf.outcome,
+    findings: wf.service?.findings.map((f) => ({ component: f.component, finding: f.finding })) ?? [],
     retry_count: wf.retryCount,
     error_count: wf.errorCount,
     last_update: isoTime(wf.updatedAt),

@@ -3,8 +3,9 @@
  * One table describes every setting, so flags, environment names, validation and the README agree.
  */
 import { readFileSync } from 'node:fs';
+import { PERSONAS as SIM_PERSONAS, type Persona } from '../sim/vehicles.js';
 
-export type SettingType = 'int' | 'number' | 'string' | 'url' | 'level' | 'iso';
+export type SettingType = 'int' | 'number' | 'string' | 'url' | 'level' | 'iso' | 'personas';
 
 export interface Setting {
   key: SettingKey;
@@ -34,6 +35,7 @@ export interface Config {
   fetchConcurrency: number;
   stateTimeout: number;
   badSampleRate: number;
+  personas: string;
   logLevel: string;
 }
 export type SettingKey = keyof Config;
@@ -58,6 +60,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'fetchConcurrency', flag: 'fetch-concurrency', env: 'PITWALL_FETCH_CONCURRENCY', type: 'int', min: 1, max: 256, doc: 'telemetry requests in flight at once' },
   { key: 'stateTimeout', flag: 'state-timeout', env: 'PITWALL_STATE_TIMEOUT', type: 'number', min: 1, max: 86_400, doc: 'seconds (virtual) a state waiting on our own agents may last before it is an error' },
   { key: 'badSampleRate', flag: 'bad-sample-rate', env: 'PITWALL_BAD_SAMPLE_RATE', type: 'number', min: 0, max: 1, doc: 'share of malformed samples the simulator serves' },
+  { key: 'personas', flag: 'personas', env: 'PITWALL_PERSONAS', type: 'personas', doc: `simulated owners, comma-separated from ${SIM_PERSONAS.join(', ')} (empty: the fleet's mix)` },
   { key: 'logLevel', flag: 'log-level', env: 'PITWALL_LOG_LEVEL', type: 'level', doc: `one of ${LEVELS.join(', ')}` },
 ];
 
@@ -79,6 +82,7 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   fetchConcurrency: 8,
   stateTimeout: 300,
   badSampleRate: 0.002,
+  personas: '',
   logLevel: 'info',
 });
 
@@ -124,6 +128,14 @@ export function parseSetting(setting: Setting, raw: unknown, origin: string): st
         throw new ConfigError(`${what} must be an ISO-8601 date-time such as 2026-01-01T00:00:00Z, got ${JSON.stringify(raw)}`);
       }
       return text;
+    case 'personas': {
+      const list = typeof text === 'string' ? text.split(',').map((p) => p.trim()).filter(Boolean) : null;
+      const unknown = list?.filter((p) => !(SIM_PERSONAS as readonly string[]).includes(p));
+      if (!list || (unknown && unknown.length > 0)) {
+        throw new ConfigError(`${what} must be a comma-separated list of ${SIM_PERSONAS.join(', ')}, got ${JSON.stringify(raw)}`);
+      }
+      return list.join(',');
+    }
     case 'string':
       if (typeof text !== 'string' || text === '') throw new ConfigError(`${what} must be a non-empty string`);
       return text;
@@ -173,4 +185,9 @@ export function resolveConfig(sources: ConfigSources = {}): Readonly<Config> {
     if (s && v !== undefined) merged[k] = parseSetting(s, v, `--${s.flag}`);
   }
   return Object.freeze(merged as unknown as Config);
+}
+
+/** The `personas` setting as the simulator's option (absent: the fleet's own mix). */
+export function personasOf(config: Pick<Config, 'personas'>): { personas?: Persona[] } {
+  return config.personas ? { personas: config.personas.split(',') as Persona[] } : {};
 }

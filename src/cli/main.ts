@@ -37,8 +37,10 @@ function withSettings(cmd: Command, keys: SettingKey[], overrides: Partial<Confi
 /** Merges file, environment and the flags the user really typed (not commander's defaults). */
 function configOf(cmd: Command, overrides: Partial<Config> = {}): Readonly<Config> {
   const flags: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(cmd.opts())) {
-    if (cmd.getOptionValueSource(k) === 'cli') flags[k] = v;
+  for (const s of SETTINGS) {
+    // Commander names an option's value after its flag (`--telematics` → `telematics`), not the setting.
+    const attr = s.flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    if (cmd.getOptionValueSource(attr) === 'cli') flags[s.key] = cmd.getOptionValue(attr);
   }
   const file = program.opts<{ config?: string }>().config;
   return resolveConfig({ flags, overrides, ...(file ? { file } : {}) });
@@ -56,7 +58,7 @@ async function run(fn: () => Promise<void>): Promise<void> {
 
 const START_KEYS: SettingKey[] = [
   'vehicles', 'speed', 'seed', 'dataDir', 'port', 'telematicsPort', 'schedulerPort', 'host',
-  'pollingInterval', 'analysisInterval', 'stateTimeout', 'clockEpoch', 'badSampleRate', 'fetchConcurrency', 'logLevel',
+  'pollingInterval', 'analysisInterval', 'stateTimeout', 'clockEpoch', 'badSampleRate', 'personas', 'fetchConcurrency', 'logLevel',
 ];
 
 withSettings(
@@ -97,7 +99,7 @@ withSettings(
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`must be an integer from 0 to 65535, got "${raw}"`);
       return n;
     }),
-  ['vehicles', 'seed', 'speed', 'clockEpoch', 'host', 'pitwallUrl', 'telematicsUrl', 'badSampleRate', 'dataDir', 'logLevel'],
+  ['vehicles', 'seed', 'speed', 'clockEpoch', 'host', 'pitwallUrl', 'telematicsUrl', 'badSampleRate', 'personas', 'dataDir', 'logLevel'],
   MOCK_OVERRIDES,
 ).action(async (which: 'telematics' | 'scheduler', _o, cmd: Command) =>
   run(async () => {

@@ -4,7 +4,7 @@ import pc from 'picocolors';
 import { isoTime } from '../core/clock.js';
 import { startSchedulerMock, startTelematicsMock } from '../sim/index.js';
 import { clockFor } from './compose.js';
-import type { Config } from './config.js';
+import { personasOf, type Config } from './config.js';
 
 export async function startMock(which: 'telematics' | 'scheduler', port: number, config: Readonly<Config>): Promise<void> {
   const clock = clockFor(config);
@@ -17,6 +17,7 @@ export async function startMock(which: 'telematics' | 'scheduler', port: number,
           seed: config.seed,
           vehicles: config.vehicles,
           badSampleRate: config.badSampleRate,
+          ...personasOf(config),
           pitwallUrl: config.pitwallUrl,
           // Every process given the same epoch plants the same faults at the same times.
           ...(config.clockEpoch ? { startTime: Date.parse(config.clockEpoch) } : {}),

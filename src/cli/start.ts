@@ -12,7 +12,7 @@ import { isoTime } from '../core/clock.js';
 import type { Component } from '../core/telemetry.js';
 import { startSchedulerMock, startTelematicsMock } from '../sim/index.js';
 import { startSystem } from './compose.js';
-import type { Config } from './config.js';
+import { personasOf, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { startSummary } from './summary.js';
 
@@ -54,6 +54,7 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
     vehicles: config.vehicles,
     startTime: fleetStart,
     badSampleRate: config.badSampleRate,
+    ...personasOf(config),
     pitwallUrl,
   });
   // Services already done are replayed, so a repaired vehicle stays repaired after a restart.

@@ -168,6 +168,13 @@ export class MainOrchestrationLoop {
     return buildStatus(wf, await this.store.getTransitions(wf.correlationId));
   }
 
+  /** Status of one case (any workflow, open or completed) by its correlation id. */
+  async getCaseStatus(correlationId: string): Promise<WorkflowStatus | null> {
+    const wf = await this.store.getWorkflow(correlationId);
+    if (!wf) return null;
+    return buildStatus(wf, await this.store.getTransitions(wf.correlationId));
+  }
+
   /** Where the last fleet poll stands (health endpoint, summary line). */
   get lastPoll() {
     return this.poller.lastPoll;

@@ -45,7 +45,10 @@ export function createTelematicsClient(baseUrl: string, timeoutMs: number): Tele
       }
     } catch (err) {
       if (err instanceof TelematicsError) throw err;
-      const why = ctrl.signal.aborted ? `timed out after ${timeoutMs} ms` : (err as Error).message;
+      const cause = (err as Error).cause;
+      const why = ctrl.signal.aborted
+        ? `timed out after ${timeoutMs} ms`
+        : `${(err as Error).message}${cause instanceof Error ? ` (${cause.message})` : ''}`;
       throw new TelematicsError(`GET ${path}: ${why}`, null, { cause: err });
     } finally {
       clearTimeout(timer);

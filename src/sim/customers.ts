@@ -58,6 +58,7 @@ const PERSONAS: Record<Persona, PersonaSpec | null> = {
   busy: { acceptShare: 0.8, delayHours: [6, 20], overlookFirst: 0.3, feedbackShare: 0.6, rating: [3, 5] },
   reluctant: { acceptShare: 0.6, delayHours: [3, 12], overlookFirst: 0.1, feedbackShare: 0.5, rating: [2, 4] },
   unreachable: null,
+  dependable: { acceptShare: 1, delayHours: [1, 3], overlookFirst: 0, feedbackShare: 1, rating: [4, 5] },
 };
 
 /** Critical messages get faster answers than medium ones. */

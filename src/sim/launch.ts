@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { VirtualTicker } from '../clock/ticker.js';
 import { createCustomers, type CustomerEvent, type CustomerSim, type PostJson } from './customers.js';
 import { createFleet, type Fleet, type FleetOptions } from './fleet.js';
+import type { Persona } from './vehicles.js';
 import { NotificationGateway } from './notifications.js';
 import { createSchedulerApp, type SchedulerAppOptions } from './scheduler-server.js';
 import { httpServiceVehicle, type ServiceVehicleFn } from './service-runner.js';
@@ -27,9 +28,16 @@ export interface TelematicsMockOptions {
   pitwallUrl?: string;
   /** Simulated customers answer notifications. @default true */
   customers?: boolean;
+  /** Restricts owners to these personas (each owner outside the list gets one of them, by VIN). */
+  personas?: readonly Persona[];
   post?: PostJson;
   onCustomerEvent?: (e: CustomerEvent) => void;
   logger?: boolean;
+}
+
+function restrictPersona(persona: Persona | undefined, vin: string, allowed?: readonly Persona[]): Persona | undefined {
+  if (persona === undefined || !allowed || allowed.length === 0 || allowed.includes(persona)) return persona;
+  return allowed[vin.charCodeAt(vin.length - 1) % allowed.length];
 }
 
 export interface TelematicsMock {
@@ -59,7 +67,7 @@ export async function startTelematicsMock(opts: TelematicsMockOptions): Promise<
       : createCustomers({
           clock: opts.clock,
           ticker,
-          personaOf: (vin) => fleet.info(vin)?.owner.persona,
+          personaOf: (vin) => restrictPersona(fleet.info(vin)?.owner.persona, vin, opts.personas),
           pitwallUrl: opts.pitwallUrl ?? 'http://127.0.0.1:3000',
           seed: opts.seed,
           ...(opts.post ? { post: opts.post } : {}),

@@ -140,6 +140,9 @@ export function createSchedulerApp(opts: SchedulerAppOptions): FastifyInstance {
     return reply.status(outcome.status).send(outcome.appointment);
   });
 
+  // Test and evaluation only: every appointment ever booked, to check that nothing was booked twice.
+  app.get('/sim/appointments', async () => ({ appointments: book.all() }));
+
   app.get('/api/appointments/:id', async (req, reply) => {
     const { id } = req.params as { id: string };
     const a = book.get(id);

@@ -7,7 +7,8 @@ import { Rng } from './random.js';
 export const POWERTRAINS = ['ice', 'hybrid', 'ev'] as const;
 export type Powertrain = (typeof POWERTRAINS)[number];
 
-export const PERSONAS = ['prompt', 'busy', 'reluctant', 'unreachable'] as const;
+/** `dependable` is never drawn for a fleet; scenarios (end-to-end tests, demos) ask for it with `personas`. */
+export const PERSONAS = ['prompt', 'busy', 'reluctant', 'unreachable', 'dependable'] as const;
 export type Persona = (typeof PERSONAS)[number];
 
 export const CONTACT_CHANNELS = ['email', 'sms', 'push'] as const;
