@@ -138,16 +138,16 @@ withSettings(
 program
   .command('diagram')
   .description('Print the workflow state diagram (Mermaid) drawn from the decider’s transition table')
-  .option('--write <file>', 'replace the diagram between the pitwall:diagram markers of this file')
+  .option('--write <file>', 'regenerate the diagram and settings blocks between the pitwall:* markers of this file')
   .action(async (o: { write?: string }) =>
     run(async () => {
-      const diagram = transitionDiagram();
       if (!o.write) {
-        process.stdout.write(`${diagram}\n`);
+        process.stdout.write(`${transitionDiagram()}\n`);
         return;
       }
-      const { writeDiagram } = await import('./diagram.js');
-      await writeDiagram(o.write, diagram);
+      const { writeGenerated } = await import('./diagram.js');
+      const changed = await writeGenerated(o.write);
+      process.stdout.write(`${o.write} ${changed ? 'updated' : 'already up to date'}\n`);
     }),
   );
 

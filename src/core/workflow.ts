@@ -263,7 +263,7 @@ export function transitionDiagram(): string {
   const lines = ['stateDiagram-v2', '    [*] --> idle'];
   const seen = new Set<string>();
   for (const t of TRANSITIONS) {
-    const label = `${t.on}: ${t.when}`;
+    const label = `${t.on === '*' ? 'any failure' : t.on} / ${t.when.replace(/:/g, ' -')}`;
     const key = `${t.from}>${t.to}>${label}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -107,8 +107,8 @@ export class Cluster {
     const all: WorkflowSummary[] = [];
     let cursor: string | null = null;
     do {
-      const q = new URLSearchParams({ limit: '500', ...(state ? { state } : {}), ...(cursor ? { cursor } : {}) });
-      const { body } = await getJson<{ workflows: WorkflowSummary[]; next_cursor: string | null }>(`${this.apiUrl}/api/workflows?${q}`);
+      const q: URLSearchParams = new URLSearchParams({ limit: '500', ...(state ? { state } : {}), ...(cursor ? { cursor } : {}) });
+      const { body }: { body: { workflows: WorkflowSummary[]; next_cursor: string | null } } = await getJson<{ workflows: WorkflowSummary[]; next_cursor: string | null }>(`${this.apiUrl}/api/workflows?${q}`);
       all.push(...body.workflows);
       cursor = body.next_cursor;
     } while (cursor);
