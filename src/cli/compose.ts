@@ -86,6 +86,14 @@ export const MIN_REAL_BACKOFF_S = 1;
  * Timeouts and back-off guard our own processing (HTTP calls, agents), which runs in real time. On a
  * virtual clock at 3600× the default 300 s would be 83 real ms, so they are kept to a real floor.
  */
+/** Real seconds a claimed timer or outbox row stays reserved for its orchestrator, whatever the clock speed. */
+export const MIN_REAL_LEASE_S = 30;
+
+/** Leases are clock time; on a fast clock they keep a real-time floor so a busy process keeps its work. */
+export function leaseFor(config: Pick<Config, 'speed'>): number {
+  return Math.max(600, MIN_REAL_LEASE_S * config.speed) * 1000;
+}
+
 export function workflowTimingFor(config: Pick<Config, 'stateTimeout' | 'speed'>): { stateTimeoutMs: number; retryBaseMs: number } {
   return {
     stateTimeoutMs: Math.max(config.stateTimeout, MIN_REAL_TIMEOUT_S * config.speed) * 1000,
@@ -133,6 +141,7 @@ export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
     analysisIntervalMs: config.analysisInterval * 1000,
     fetchConcurrency: config.fetchConcurrency,
     workflow: workflowTimingFor(config),
+    leaseMs: leaseFor(config),
     store,
     bus,
     clock,

@@ -49,6 +49,11 @@ export interface OrchestratorOptions {
   tickMs?: number;
   /** Real ms between two fleet polls at least, however fast the clock runs. @default 1000 */
   minPollGapMs?: number;
+  /**
+   * How long (clock time) a claimed timer or outbox row is reserved for this process before another
+   * orchestrator may take it over. @default 10 min
+   */
+  leaseMs?: number;
   telematicsClient?: TelematicsClient;
 }
 
@@ -110,7 +115,7 @@ export class MainOrchestrationLoop {
       this.log,
       {
         batchSize: 200,
-        leaseMs: 10 * 60 * SECOND,
+        leaseMs: this.options.leaseMs,
         fetchConcurrency: this.options.fetchConcurrency,
         analysisWindowMs: this.options.analysisWindowMs,
         maxSamplesPerFetch: 2000,
@@ -250,7 +255,7 @@ export class MainOrchestrationLoop {
   }
 
   private async fireTimers(): Promise<void> {
-    const timers = await this.store.claimDueTimers(this.clock.now(), 500, 10 * 60 * SECOND);
+    const timers = await this.store.claimDueTimers(this.clock.now(), 500, this.options.leaseMs);
     await Promise.all(
       timers.map(async (t) => {
         const inboundId = `timer:${t.correlationId}:${t.name}:${t.seq}`;
@@ -298,6 +303,7 @@ export function resolveOptions(opts: OrchestratorOptions): ResolvedOrchestratorO
     fetchConcurrency: opts.fetchConcurrency ?? 8,
     tickMs: opts.tickMs ?? 50,
     minPollGapMs: opts.minPollGapMs ?? 1000,
+    leaseMs: opts.leaseMs ?? 10 * 60 * SECOND,
   };
   for (const [name, v] of Object.entries({
     pollingInterval: r.pollingInterval,
@@ -307,6 +313,7 @@ export function resolveOptions(opts: OrchestratorOptions): ResolvedOrchestratorO
     requestTimeoutMs: r.requestTimeoutMs,
     fetchConcurrency: r.fetchConcurrency,
     tickMs: r.tickMs,
+    leaseMs: r.leaseMs,
   })) {
     if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new RangeError(`${name} must be a positive number, got ${v}`);
   }

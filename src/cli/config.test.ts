@@ -1,0 +1,75 @@
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULTS, resolveConfig } from './config.js';
+import { clockFor, leaseFor, loadBusSecret, workflowTimingFor } from './compose.js';
+import { ScaledClock, SystemClock } from '../clock/clocks.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'pitwall-config-'));
+const file = (name: string, body: unknown) => {
+  const p = path.join(dir, name);
+  writeFileSync(p, typeof body === 'string' ? body : JSON.stringify(body));
+  return p;
+};
+
+describe('resolveConfig', () => {
+  it('gives the documented defaults, frozen', () => {
+    const c = resolveConfig({ env: {} });
+    expect(c).toEqual(DEFAULTS);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('layers file < environment < flags', () => {
+    const f = file('layers.json', { port: 4000, vehicles: 10, seed: 1 });
+    const c = resolveConfig({ file: f, env: { PITWALL_PORT: '5000', PITWALL_SEED: '2' }, flags: { port: 6000 } });
+    expect(c.port).toBe(6000);
+    expect(c.seed).toBe(2);
+    expect(c.vehicles).toBe(10);
+  });
+
+  it('names the source and what would be right', () => {
+    expect(() => resolveConfig({ env: { PITWALL_PORT: 'eighty' } })).toThrow(
+      /port \(environment PITWALL_PORT\) must be an integer from 0 to 65535, got "eighty"/,
+    );
+    expect(() => resolveConfig({ env: {}, file: file('bad.json', { prot: 1 }) })).toThrow(/unknown setting "prot"; known: dataDir/);
+    expect(() => resolveConfig({ env: {}, file: file('notjson.json', '{port:') })).toThrow(/could not be read as JSON/);
+    expect(() => resolveConfig({ env: {}, file: file('array.json', [1]) })).toThrow(/must hold a JSON object/);
+    expect(() => resolveConfig({ env: { PITWALL_SPEED: '0' } })).toThrow(ConfigError);
+    expect(() => resolveConfig({ env: { PITWALL_CLOCK_EPOCH: 'yesterday' } })).toThrow(/ISO-8601/);
+  });
+
+  it('applies per-command defaults under the user’s choices', () => {
+    expect(resolveConfig({ env: {}, overrides: { speed: 1 } }).speed).toBe(1);
+    expect(resolveConfig({ env: { PITWALL_SPEED: '60' }, overrides: { speed: 1 } }).speed).toBe(60);
+  });
+});
+
+describe('composition', () => {
+  it('keeps timeouts, back-off and leases above a real-time floor on a fast clock', () => {
+    expect(workflowTimingFor({ stateTimeout: 300, speed: 1 })).toEqual({ stateTimeoutMs: 300_000, retryBaseMs: 30_000 });
+    expect(workflowTimingFor({ stateTimeout: 300, speed: 3600 })).toEqual({ stateTimeoutMs: 36_000_000, retryBaseMs: 3_600_000 });
+    expect(leaseFor({ speed: 1 })).toBe(600_000);
+    expect(leaseFor({ speed: 3600 })).toBe(108_000_000);
+  });
+
+  it('runs on real time unless given a speed or an epoch, and agrees across processes on a shared epoch', () => {
+    expect(clockFor({ speed: 1, clockEpoch: '' })).toBeInstanceOf(SystemClock);
+    const epoch = new Date(Date.now() - 1000).toISOString();
+    const a = clockFor({ speed: 3600, clockEpoch: epoch });
+    const b = clockFor({ speed: 3600, clockEpoch: epoch });
+    expect(a).toBeInstanceOf(ScaledClock);
+    expect(Math.abs(a.now() - b.now())).toBeLessThan(3600 * 50);
+    expect(a.now() - Date.parse(epoch)).toBeGreaterThan(3000 * 1000);
+  });
+
+  it('creates the bus secret once, private to its owner, unless the environment gives one', () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'pitwall-secret-'));
+    const first = loadBusSecret(d, {});
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(loadBusSecret(d, {})).toBe(first);
+    expect(statSync(path.join(d, 'bus.secret')).mode & 0o777).toBe(0o600);
+    expect(loadBusSecret(d, { PITWALL_BUS_SECRET: 'from-the-environment-123' })).toBe('from-the-environment-123');
+    expect(() => loadBusSecret(d, { PITWALL_BUS_SECRET: 'short' })).toThrow(/at least 16 characters/);
+  });
+});
