@@ -108,6 +108,10 @@ export type ValidationResult =
   | { ok: true; sample: TelemetrySample; ignoredSignals: string[] }
   | { ok: false; rejection: Rejection; vin: string | null };
 
+/** A sample with more signals or codes than this is not a vehicle reading but a fault upstream (or an attack). */
+export const MAX_SIGNALS_PER_SAMPLE = 500;
+export const MAX_DTCS_PER_SAMPLE = 100;
+
 /** Samples stamped further than this ahead of the receiver's clock are rejected. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 const DTC_PATTERN = /^[PCBU][0-3][0-9A-F]{3}$/;
@@ -141,6 +145,9 @@ export function validateSample(input: unknown, now: number): ValidationResult {
   const signalsRaw = raw['signals'];
   if (typeof signalsRaw !== 'object' || signalsRaw === null || Array.isArray(signalsRaw)) {
     return reject('missing_signals', 'signals', 'signals must be an object of VSS path → number', vin);
+  }
+  if (Object.keys(signalsRaw).length > MAX_SIGNALS_PER_SAMPLE) {
+    return reject('oversized', 'signals', `more than ${MAX_SIGNALS_PER_SAMPLE} signals in one sample`, vin);
   }
   const unitsRaw = raw['units'] ?? {};
   if (typeof unitsRaw !== 'object' || unitsRaw === null || Array.isArray(unitsRaw)) {
@@ -182,6 +189,7 @@ export function validateSample(input: unknown, now: number): ValidationResult {
   }
   const dtcsRaw = raw['dtcs'] ?? [];
   if (!Array.isArray(dtcsRaw)) return reject('wrong_type', 'dtcs', 'dtcs must be an array of OBD-II codes', vin);
+  if (dtcsRaw.length > MAX_DTCS_PER_SAMPLE) return reject('oversized', 'dtcs', `more than ${MAX_DTCS_PER_SAMPLE} DTCs in one sample`, vin);
   const dtcs: string[] = [];
   for (const [i, code] of dtcsRaw.entries()) {
     if (typeof code !== 'string' || !DTC_PATTERN.test(code)) {

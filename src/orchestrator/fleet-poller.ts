@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { validateSample, type TelemetrySample } from '../core/telemetry.js';
 import type { QuarantinedSample, Store } from '../store/port.js';
-import type { TelematicsClient } from './telematics-client.js';
+import { isOversizedBody, type OversizedBodyError, type TelematicsClient } from './telematics-client.js';
 
 export interface FleetPollerOptions {
   pageSize: number;
@@ -66,6 +66,7 @@ export class FleetPoller {
       this.retryAt = 0;
       this.lastPoll = { ok: true, pages, accepted, rejected };
     } catch (err) {
+      if (isOversizedBody(err)) await this.quarantineBody(err);
       this.failures += 1;
       const backoff = Math.min(this.opts.maxBackoffMs, this.opts.backoffMs * 2 ** (this.failures - 1));
       this.retryAt = Date.now() + backoff;
@@ -75,6 +76,12 @@ export class FleetPoller {
       this.lastPoll = { ok: false, pages, accepted, rejected, error };
     }
     return this.lastPoll;
+  }
+
+  private async quarantineBody(err: OversizedBodyError): Promise<void> {
+    const rejection = { reason: 'oversized' as const, field: 'body', message: err.message };
+    await this.store.quarantine([{ receivedAt: this.clock.now(), vin: null, source: 'telematics_api', rejection, raw: `(${err.bytes} bytes, not kept)` }]);
+    await this.store.incrementCounters({ 'telemetry_rejected:oversized': 1 });
   }
 
   /** Validates raw samples, quarantines rejects, records vehicles. Exposed for MQTT and push sources. */

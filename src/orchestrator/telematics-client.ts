@@ -12,6 +12,21 @@ export class TelematicsError extends Error {
   }
 }
 
+/** The telematics API sent a body larger than Pitwall reads: refused unread, counted as oversized input. */
+export class OversizedBodyError extends TelematicsError {
+  constructor(
+    message: string,
+    readonly bytes: number,
+  ) {
+    super(message, 200);
+    this.name = 'OversizedBodyError';
+  }
+}
+
+export function isOversizedBody(err: unknown): err is OversizedBodyError {
+  return err instanceof OversizedBodyError;
+}
+
 export interface FleetPage {
   vehicles: unknown[];
   next_cursor: string | null;
@@ -26,7 +41,7 @@ export interface TelematicsClient {
 /** Bodies larger than this are refused unread: one bad page must not exhaust memory. */
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
-export function createTelematicsClient(baseUrl: string, timeoutMs: number): TelematicsClient {
+export function createTelematicsClient(baseUrl: string, timeoutMs: number, maxBytes = MAX_RESPONSE_BYTES): TelematicsClient {
   const base = baseUrl.replace(/\/+$/, '');
   async function getJson(path: string): Promise<unknown> {
     const ctrl = new AbortController();
@@ -35,9 +50,9 @@ export function createTelematicsClient(baseUrl: string, timeoutMs: number): Tele
       const res = await fetch(`${base}${path}`, { signal: ctrl.signal, headers: { accept: 'application/json' } });
       if (!res.ok) throw new TelematicsError(`GET ${path} answered ${res.status}`, res.status);
       const length = Number(res.headers.get('content-length') ?? 0);
-      if (length > MAX_RESPONSE_BYTES) throw new TelematicsError(`GET ${path}: body of ${length} bytes is too large`, res.status);
+      if (length > maxBytes) throw new OversizedBodyError(`GET ${path}: body of ${length} bytes is over the ${maxBytes}-byte limit`, length);
       const text = await res.text();
-      if (text.length > MAX_RESPONSE_BYTES) throw new TelematicsError(`GET ${path}: body too large`, res.status);
+      if (text.length > maxBytes) throw new OversizedBodyError(`GET ${path}: body of ${text.length} bytes is over the ${maxBytes}-byte limit`, text.length);
       try {
         return JSON.parse(text) as unknown;
       } catch (err) {
