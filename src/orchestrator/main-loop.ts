@@ -216,7 +216,8 @@ export class MainOrchestrationLoop {
   private onCommitted(decision: Decision, previous: Workflow): void {
     this.events.emit('event', { type: 'decision', decision, previous });
     const wf = decision.workflow;
-    if (wf.state === 'error' && previous.state !== 'error') this.handleError(wf, new Error(wf.lastError ?? 'error'));
+    // A failure that used up the retries passes through `error` into `completed` in one decision.
+    if (decision.transitions.some((t) => t.toState === 'error')) this.handleError(wf, new Error(wf.lastError ?? 'error'));
     if (decision.effects.some((e) => e.kind === 'publish' || e.kind === 'fetch_telemetry')) void this.dispatcher.wake();
   }
 
