@@ -77,4 +77,7 @@ export function printTable(rows: Measure[]): void {
   console.log(row(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const l of lines) console.log(row(l));
+  const notes = rows.filter((r) => r.note);
+  if (notes.length > 0) console.log('');
+  for (const r of notes) console.log(`${r.name}: ${r.note}`);
 }

@@ -3,15 +3,46 @@
  * Prints JSON: RSS of bare Node, RSS once Pitwall has started (store, bus, agent, loop, API), and the
  * growth per vehicle once 10,000 vehicles are tracked and idle between analysis cycles.
  */
-const floorRss = process.memoryUsage().rss;
+import { readFileSync, statSync } from 'node:fs';
+
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-function settledRss(): number {
+interface Snapshot {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  /** RSS backed by anonymous memory (heap, malloc, SQLite's page cache) vs by files (node binary, .so). */
+  rssAnon: number;
+  rssFile: number;
+}
+
+function procStatusKb(text: string, key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+function settled(): Snapshot {
   for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().rss;
+  const u = process.memoryUsage();
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    // not Linux: the anon/file split is left at 0
+  }
+  return {
+    rss: u.rss,
+    heapUsed: u.heapUsed,
+    heapTotal: u.heapTotal,
+    external: u.external,
+    rssAnon: procStatusKb(status, 'RssAnon'),
+    rssFile: procStatusKb(status, 'RssFile'),
+  };
 }
 
 async function main(): Promise<void> {
+  const floor = settled();
   const [{ mkdtempSync, rmSync }, os, path, pino, clocks, mem, signing, store, loopMod, analysis, api, workload] = await Promise.all([
     import('node:fs'),
     import('node:os'),
@@ -72,7 +103,7 @@ async function main(): Promise<void> {
   });
   await app.ready();
   await loop.initialize();
-  const baseRss = settledRss();
+  const base = settled();
 
   await loop.start();
   for (;;) {
@@ -83,21 +114,45 @@ async function main(): Promise<void> {
   }
   process.stderr.write('\n');
   await loop.stop();
-  const trackedRss = settledRss();
+  const tracked = settled();
+  const dbBytes = ['', '-wal'].reduce((n, suffix) => n + fileSize(path.join(dir, `pitwall.db${suffix}`)), 0);
   await agent.stop();
   await app.close();
   await st.close();
   rmSync(dir, { recursive: true, force: true });
   const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+  const shape = (m: Snapshot) => ({
+    rss_mb: mb(m.rss),
+    rss_anon_mb: mb(m.rssAnon),
+    rss_file_mb: mb(m.rssFile),
+    heap_used_mb: mb(m.heapUsed),
+    heap_total_mb: mb(m.heapTotal),
+    external_mb: mb(m.external),
+  });
   process.stdout.write(
     JSON.stringify({
-      floor_rss_mb: mb(floorRss),
-      base_rss_mb: mb(baseRss),
-      tracked_rss_mb: mb(trackedRss),
+      floor_rss_mb: mb(floor.rss),
+      base_rss_mb: mb(base.rss),
+      tracked_rss_mb: mb(tracked.rss),
       vehicles: VEHICLES,
-      per_vehicle_bytes: Math.max(0, Math.round((trackedRss - baseRss) / VEHICLES)),
+      per_vehicle_bytes: Math.max(0, Math.round((tracked.rss - base.rss) / VEHICLES)),
+      per_vehicle_heap_bytes: Math.round((tracked.heapUsed - base.heapUsed) / VEHICLES),
+      node_flags: process.execArgv.filter((a) => a !== '--expose-gc'),
+      sqlite_cache_kib: store.SQLITE_CACHE_KIB,
+      db_file_mb: mb(dbBytes),
+      floor: shape(floor),
+      base: shape(base),
+      tracked: shape(tracked),
     }),
   );
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 await main();

@@ -1,7 +1,8 @@
 /**
  * The imperative shell around `decide`: load, decide, and persist the decision with its effects in one
- * store transaction. Decisions for one vehicle are serialised in-process; across processes the
- * workflow's optimistic version check catches the race and the decision is made again.
+ * store transaction, shared with the other vehicles' decisions of the same tick (group commit).
+ * Decisions for one vehicle are serialised in-process; across processes the workflow's optimistic
+ * version check catches the race and the decision is made again.
  */
 import type { Clock } from '../core/clock.js';
 import { decide } from '../core/decider.js';
@@ -14,7 +15,7 @@ import {
   type WorkflowEvent,
 } from '../core/workflow.js';
 import { newMessageId } from '../bus/signing.js';
-import type { DecisionCommit, OutboxRow, Store, TimerChange } from '../store/port.js';
+import type { CommitOutcome, DecisionCommit, OutboxRow, Store, TimerChange } from '../store/port.js';
 
 export const INTERNAL_FETCH_CHANNEL = 'internal.telemetry.fetch';
 
@@ -44,8 +45,29 @@ export interface ApplierHooks {
 
 const MAX_CONFLICT_RETRIES = 5;
 
+/** One apply() waiting for the next group commit. */
+interface Pending {
+  target: ApplyTarget;
+  event: WorkflowEvent;
+  meta: ApplyMeta;
+  attempt: number;
+  resolve(result: ApplyResult): void;
+  reject(err: unknown): void;
+}
+
+/** A pending apply() with the decision made for it, ready to commit. */
+interface Decided {
+  job: Pending;
+  loaded: Workflow;
+  decision: Decision;
+  commit: DecisionCommit;
+}
+
 export class DecisionApplier {
   private readonly locks = new Map<string, Promise<unknown>>();
+  private queue: Pending[] = [];
+  private flushing = false;
+  private flushScheduled = false;
 
   constructor(
     private readonly store: Store,
@@ -54,37 +76,147 @@ export class DecisionApplier {
     private readonly hooks: ApplierHooks = {},
   ) {}
 
+  /**
+   * Group commit: apply() calls for different vehicles that arrive in the same tick are loaded,
+   * decided and committed together, in one store transaction, instead of one transaction each.
+   * Calls for one vehicle still run one after another (the per-VIN lock), so a batch never holds two
+   * decisions for the same VIN.
+   */
   apply(target: ApplyTarget, event: WorkflowEvent, meta: ApplyMeta = {}): Promise<ApplyResult> {
-    return this.withLock(target.vin, () => this.applyLocked(target, event, meta));
+    return this.withLock(
+      target.vin,
+      () =>
+        new Promise<ApplyResult>((resolve, reject) => {
+          this.enqueue({ target, event, meta, attempt: 0, resolve, reject });
+        }),
+    );
   }
 
-  private async applyLocked(target: ApplyTarget, event: WorkflowEvent, meta: ApplyMeta): Promise<ApplyResult> {
-    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      const now = this.clock.now();
-      const loaded = await this.load(target, now);
-      if (!loaded)
-        return { status: 'ignored', reason: `no workflow for ${target.correlationId ?? target.vin}`, workflow: null };
-      const decision = decide(loaded, event, now, this.config);
-      if (decision.ignored !== undefined || decision.workflow.version === loaded.version) {
-        return { status: 'ignored', reason: decision.ignored ?? 'no change', workflow: loaded };
-      }
-      const commit = commitOf(loaded, decision, now, meta, () => newMessageId(this.clock));
-      const [outcome] = await this.store.commitDecisions([commit]);
-      if (outcome === 'committed') {
-        this.hooks.onCommitted?.(decision, loaded);
-        return { status: 'applied', decision, previous: loaded };
-      }
-      if (outcome === 'duplicate') return { status: 'duplicate' };
-      // conflict: another process moved the workflow on; decide again on what it wrote.
+  private enqueue(job: Pending): void {
+    this.queue.push(job);
+    this.scheduleFlush();
+  }
+
+  /**
+   * A microtask, so every apply() started in the current tick joins the batch. While a batch is
+   * being written the next one only gathers; it is flushed when the write returns.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = true;
+    const jobs = this.queue;
+    this.queue = [];
+    try {
+      await this.runBatch(jobs);
+    } catch (err) {
+      for (const job of jobs) job.reject(err);
+    } finally {
+      this.flushing = false;
+      if (this.queue.length > 0) this.scheduleFlush();
     }
-    throw new Error(`workflow of ${target.vin} kept changing under ${MAX_CONFLICT_RETRIES} attempts`);
   }
 
-  private async load(target: ApplyTarget, now: number): Promise<Workflow | null> {
-    if (target.correlationId) return this.store.getWorkflow(target.correlationId);
-    const current = await this.store.getCurrentWorkflow(target.vin);
-    if (current && current.state !== 'completed') return current;
-    return target.createIfMissing ? newWorkflow(target.vin, correlationIdFor(target.vin, now), now, current) : null;
+  private async runBatch(jobs: Pending[]): Promise<void> {
+    const now = this.clock.now();
+    const loaded = await this.loadAll(jobs, now);
+    const decided: Decided[] = [];
+    for (const [i, job] of jobs.entries()) {
+      const wf = loaded[i] ?? null;
+      if (!wf) {
+        job.resolve({
+          status: 'ignored',
+          reason: `no workflow for ${job.target.correlationId ?? job.target.vin}`,
+          workflow: null,
+        });
+        continue;
+      }
+      let decision: Decision;
+      try {
+        decision = decide(wf, job.event, now, this.config);
+      } catch (err) {
+        job.reject(err);
+        continue;
+      }
+      if (decision.ignored !== undefined || decision.workflow.version === wf.version) {
+        job.resolve({ status: 'ignored', reason: decision.ignored ?? 'no change', workflow: wf });
+        continue;
+      }
+      const commit = commitOf(wf, decision, now, job.meta, () => newMessageId(this.clock));
+      decided.push({ job, loaded: wf, decision, commit });
+    }
+    if (decided.length === 0) return;
+    const outcomes = await this.commitAll(decided);
+    for (const [i, d] of decided.entries()) {
+      const outcome = outcomes[i];
+      if (outcome instanceof Error) d.job.reject(outcome);
+      else if (outcome === 'committed') this.settleCommitted(d);
+      else if (outcome === 'duplicate') d.job.resolve({ status: 'duplicate' });
+      // conflict: another process moved the workflow on; decide again on what it wrote.
+      else if (d.job.attempt + 1 < MAX_CONFLICT_RETRIES) this.enqueue({ ...d.job, attempt: d.job.attempt + 1 });
+      else d.job.reject(new Error(`workflow of ${d.job.target.vin} kept changing under ${MAX_CONFLICT_RETRIES} attempts`));
+    }
+  }
+
+  private settleCommitted(d: Decided): void {
+    try {
+      this.hooks.onCommitted?.(d.decision, d.loaded);
+      d.job.resolve({ status: 'applied', decision: d.decision, previous: d.loaded });
+    } catch (err) {
+      d.job.reject(err);
+    }
+  }
+
+  /**
+   * Commits the batch in one transaction. If that throws, each decision is committed alone, so
+   * one bad decision fails only its own apply() and not its neighbours'.
+   */
+  private async commitAll(decided: Decided[]): Promise<(CommitOutcome | Error)[]> {
+    try {
+      return await this.store.commitDecisions(decided.map((d) => d.commit));
+    } catch (err) {
+      if (decided.length === 1) return [err instanceof Error ? err : new Error(String(err))];
+      const out: (CommitOutcome | Error)[] = [];
+      for (const d of decided) {
+        try {
+          const [outcome] = await this.store.commitDecisions([d.commit]);
+          out.push(outcome ?? new Error('store returned no outcome'));
+        } catch (e) {
+          out.push(e instanceof Error ? e : new Error(String(e)));
+        }
+      }
+      return out;
+    }
+  }
+
+  /**
+   * The workflow each job applies to, in job order. One `getOpenWorkflows` query serves most of the
+   * batch; a job for a closed workflow, or a VIN with none open, falls back to a single lookup.
+   */
+  private async loadAll(jobs: Pending[], now: number): Promise<(Workflow | null)[]> {
+    const open = await this.store.getOpenWorkflows(jobs.map((j) => j.target.vin));
+    return Promise.all(
+      jobs.map(async ({ target }): Promise<Workflow | null> => {
+        const wf = open.get(target.vin);
+        if (target.correlationId) {
+          if (wf && wf.correlationId === target.correlationId) return wf;
+          return this.store.getWorkflow(target.correlationId);
+        }
+        if (wf) return wf;
+        if (!target.createIfMissing) return null;
+        const current = await this.store.getCurrentWorkflow(target.vin);
+        if (current && current.state !== 'completed') return current;
+        return newWorkflow(target.vin, correlationIdFor(target.vin, now), now, current);
+      }),
+    );
   }
 
   private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -140,7 +272,7 @@ export function commitOf(
           messageType: 'fetch_telemetry',
           receiver: 'orchestrator',
           priority: 1,
-          payload: { vin: e.vin },
+          payload: { vin: e.vin, since: e.since },
           createdAt: now,
           causationId: meta.causationId ?? null,
         });

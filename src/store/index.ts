@@ -1,5 +1,10 @@
 /** Public entry of the store: the port's types, the SQLite adapter's factory, cursors and errors. */
-export { createSqliteStore, DEFAULT_BUSY_TIMEOUT_MS, QUARANTINE_RAW_MAX_CHARS } from './sqlite/sqlite-store.js';
+export {
+  createSqliteStore,
+  DEFAULT_BUSY_TIMEOUT_MS,
+  QUARANTINE_RAW_MAX_CHARS,
+  SQLITE_CACHE_KIB,
+} from './sqlite/sqlite-store.js';
 export {
   InvalidCursorError,
   StoreArgumentError,

@@ -19,6 +19,7 @@ import type {
 } from '../port.js';
 import { parseTimerInboundId } from '../timer-inbound.js';
 import { migrate } from './migrations.js';
+export { SQLITE_CACHE_KIB } from './plans.js';
 import * as plans from './plans.js';
 import * as rows from './rows.js';
 
@@ -35,7 +36,9 @@ export const QUARANTINE_RAW_MAX_CHARS = 4096;
 /** IN lists are padded up to one of these sizes, so a handful of prepared statements serves any count. */
 const IN_LIST_SIZES = [1, 8, 64, 500] as const;
 const MAX_IN_LIST = IN_LIST_SIZES[IN_LIST_SIZES.length - 1] ?? 500;
-const MAX_ROWS_PER_INSERT = 8;
+/** Rows per multi-row INSERT: beyond a few dozen the statement's own cost stops shrinking (measured). */
+const MAX_TRANSITIONS_PER_INSERT = 32;
+const MAX_OUTBOX_PER_INSERT = 16;
 
 type Stmt<R = unknown> = Database.Statement<unknown[], R>;
 
@@ -93,7 +96,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return s as unknown as Stmt<R>;
   }
 
-  // Per-statement overhead dominates small inserts, so a decision's rows go in one multi-row statement.
+  // Per-statement overhead dominates small inserts, so a batch's rows go in few multi-row statements.
   const multiRow = (plan: (count: number) => string) => {
     const cache: Stmt[] = [];
     return (count: number): Stmt => (cache[count] ??= db.prepare(plan(count)));
@@ -101,66 +104,89 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const transitionsStmt = multiRow(plans.insertTransitions);
   const outboxStmt = multiRow(plans.insertOutbox);
 
-  function writeTransitions(wf: Workflow, transitions: Transition[]): void {
-    for (let i = 0; i < transitions.length; i += MAX_ROWS_PER_INSERT) {
-      const chunk = transitions.slice(i, i + MAX_ROWS_PER_INSERT);
-      const args: unknown[] = [];
-      for (const t of chunk) args.push(wf.correlationId, wf.vin, t.fromState, t.toState, t.timestamp, t.reason);
-      transitionsStmt(chunk.length).run(...args);
+  /** Writes `rows` flattened `width` values a row, `perStatement` rows per multi-row INSERT. */
+  function insertRows(stmt: (count: number) => Stmt, values: unknown[], width: number, perStatement: number): void {
+    const total = values.length / width;
+    for (let row = 0; row < total; row += perStatement) {
+      const count = Math.min(perStatement, total - row);
+      stmt(count).run(values.slice(row * width, (row + count) * width));
     }
   }
 
-  function writeOutbox(outbox: OutboxRow[]): void {
-    for (let i = 0; i < outbox.length; i += MAX_ROWS_PER_INSERT) {
-      const chunk = outbox.slice(i, i + MAX_ROWS_PER_INSERT);
-      const args: unknown[] = [];
-      for (const o of chunk) {
-        const payload = JSON.stringify(o.payload) ?? 'null';
-        args.push(
-          o.messageId,
-          o.correlationId,
-          o.key,
-          o.channel,
-          o.messageType,
-          o.receiver,
-          o.priority,
-          payload,
-          o.createdAt,
-          o.causationId ?? null,
-        );
-      }
-      outboxStmt(chunk.length).run(...args);
+  function pushTransitions(into: unknown[], wf: Workflow, transitions: Transition[]): void {
+    for (const t of transitions) into.push(wf.correlationId, wf.vin, t.fromState, t.toState, t.timestamp, t.reason);
+  }
+
+  function pushOutbox(into: unknown[], outbox: OutboxRow[]): void {
+    for (const o of outbox) {
+      into.push(
+        o.messageId,
+        o.correlationId,
+        o.key,
+        o.channel,
+        o.messageType,
+        o.receiver,
+        o.priority,
+        JSON.stringify(o.payload) ?? 'null',
+        o.createdAt,
+        o.causationId ?? null,
+      );
     }
   }
 
   /**
-   * One decision, inside the batch's transaction. It takes no SAVEPOINT of its own (they cost a fifth
-   * of commit time, measured): the only writes that can refuse a decision, the inbox row and the
-   * version-checked workflow row, come first, and a refusal undoes the inbox row by hand, so a
-   * duplicate or a conflict leaves nothing behind and the batch's other decisions stand. Any other
-   * error fails the whole batch, as it would with savepoints.
+   * One decision's refusable writes, inside the batch's transaction. It takes no SAVEPOINT of its own
+   * (they cost a fifth of commit time, measured): the only writes that can refuse a decision, the
+   * inbox row and the version-checked workflow row, come first, and a refusal undoes the inbox row by
+   * hand, so a duplicate or a conflict leaves nothing behind and the batch's other decisions stand.
+   * The rest of a committed decision (transitions, outbox, timers) is written by `writeAccepted` once
+   * every decision of the batch is settled. Any other error fails the whole batch, as it would with
+   * savepoints.
    */
-  function commitOne(d: DecisionCommit): CommitOutcome {
+  function acceptOne(d: DecisionCommit): CommitOutcome {
     const s = st();
-    const wf = d.workflow;
-    const cid = wf.correlationId;
     const inbound = d.inboundId;
-    if (inbound !== undefined && s.insertInbox.run(inbound, wf.updatedAt).changes === 0) return 'duplicate';
+    if (inbound !== undefined && s.insertInbox.run(inbound, d.workflow.updatedAt).changes === 0) return 'duplicate';
     if (!writeWorkflow(s, d)) {
       if (inbound !== undefined) s.deleteInbox.run(inbound);
       return 'conflict';
     }
-    if (d.transitions.length > 0) writeTransitions(wf, d.transitions);
-    if (d.outbox.length > 0) writeOutbox(d.outbox);
-    // A timer-caused decision deletes its timer before applying the decision's own timer changes:
-    // a reminder may re-set the same timer name with the same seq, and that new timer must stay.
-    const fired = parseTimerInboundId(inbound);
-    if (fired !== null) s.deleteFiredTimer.run(fired.correlationId, fired.name, fired.seq);
-    for (const change of d.timers) {
-      if (change.kind === 'clear') s.clearTimers.run(cid);
-      else s.upsertTimer.run(cid, change.name, wf.vin, change.dueAt, change.seq);
-    }
     return 'committed';
+  }
+
+  /**
+   * The dependent rows of the batch's committed decisions, in batch order, so one workflow's
+   * transitions keep their order and a later decision's timers replace an earlier one's.
+   */
+  function writeAccepted(accepted: DecisionCommit[]): void {
+    const s = st();
+    const transitions: unknown[] = [];
+    const outbox: unknown[] = [];
+    for (const d of accepted) {
+      pushTransitions(transitions, d.workflow, d.transitions);
+      pushOutbox(outbox, d.outbox);
+    }
+    insertRows(transitionsStmt, transitions, plans.TRANSITION_COLUMNS, MAX_TRANSITIONS_PER_INSERT);
+    insertRows(outboxStmt, outbox, plans.OUTBOX_COLUMNS, MAX_OUTBOX_PER_INSERT);
+    for (const d of accepted) {
+      const wf = d.workflow;
+      const cid = wf.correlationId;
+      // A timer-caused decision deletes its timer before applying the decision's own timer changes:
+      // a reminder may re-set the same timer name with the same seq, and that new timer must stay.
+      const fired = parseTimerInboundId(d.inboundId);
+      if (fired !== null) s.deleteFiredTimer.run(fired.correlationId, fired.name, fired.seq);
+      let cleared = false;
+      for (const change of d.timers) {
+        if (change.kind === 'clear') {
+          // A second clear with no set between finds nothing left to delete.
+          if (!cleared) s.clearTimers.run(cid);
+          cleared = true;
+        } else {
+          s.upsertTimer.run(cid, change.name, wf.vin, change.dueAt, change.seq);
+          cleared = false;
+        }
+      }
+    }
   }
 
   /** False when the decision was made from a version that is no longer current. */
@@ -198,12 +224,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     // Counters are summed over the batch and written once per name: every committed decision of a
     // batch bumps the same few rows, and the one transaction keeps them atomic with the decisions.
     const counters = new Map<string, number>();
+    const accepted: DecisionCommit[] = [];
     const outcomes = batch.map((d): CommitOutcome => {
-      const outcome = commitOne(d);
-      if (outcome === 'committed')
+      const outcome = acceptOne(d);
+      if (outcome === 'committed') {
+        accepted.push(d);
         for (const c of d.counters) counters.set(c.counter, (counters.get(c.counter) ?? 0) + c.by);
+      }
       return outcome;
     });
+    writeAccepted(accepted);
     const add = st().addCounter;
     for (const [name, by] of counters) add.run(name, by);
     return outcomes;
