@@ -194,6 +194,7 @@ function requestAnalysis(s: Step, samples: AnalysisRequest['samples']): void {
     receiver: AGENTS.dataAnalysis,
     payload,
     key: `analysis:${s.wf.stateSeq}:${samples.at(-1)?.timestamp ?? 'none'}`,
+    durable: false,
   });
 }
 

@@ -107,6 +107,12 @@ export type Effect =
       payload: unknown;
       /** `{correlation_id}:{effect}`: the same key is never delivered twice. */
       key: string;
+      /**
+       * false for a message that is cheap to ask again and bulky to keep (an analysis request carries the
+       * telemetry itself): it is published after the commit instead of through the outbox, and if it is
+       * lost, the state timeout of the state waiting for its answer asks again. @default true
+       */
+      durable?: boolean;
     }
   | {
       kind: 'fetch_telemetry';

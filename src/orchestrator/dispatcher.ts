@@ -9,6 +9,7 @@ import { validateSample, sampleToWire, type TelemetrySampleWire } from '../core/
 import type { Bus } from '../bus/port.js';
 import type { EnvelopeFactory } from '../bus/signing.js';
 import type { OutboxRow, QuarantinedSample, Store } from '../store/port.js';
+import type { Effect } from '../core/workflow.js';
 import { INTERNAL_FETCH_CHANNEL, type DecisionApplier } from './applier.js';
 import type { TelematicsClient } from './telematics-client.js';
 
@@ -105,6 +106,30 @@ export class OutboxDispatcher {
     }
   }
 
+  /**
+   * Publishes the decision's non-durable messages (analysis requests with their telemetry). A crash
+   * before this leaves the workflow waiting; its state timeout asks again, so nothing bulky is stored.
+   */
+  private async publishVolatile(effects: readonly Effect[], cause: OutboxRow): Promise<void> {
+    for (const e of effects) {
+      if (e.kind !== 'publish' || e.durable !== false) continue;
+      const env = this.envelopes.create({
+        messageType: e.messageType,
+        receiver: e.receiver,
+        correlationId: cause.correlationId,
+        causationId: cause.messageId,
+        priority: e.priority,
+        payload: e.payload,
+      });
+      try {
+        await this.bus.publish(e.channel, env);
+        this.published += 1;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, channel: e.channel }, 'volatile publish failed; the state timeout will ask again');
+      }
+    }
+  }
+
   private pumpFetches(): void {
     while (this.fetching < this.opts.fetchConcurrency && this.fetchQueue.length > 0) {
       const row = this.fetchQueue.shift()!;
@@ -152,10 +177,11 @@ export class OutboxDispatcher {
       const event = samples
         ? ({ type: 'telemetry_received', samples } as const)
         : ({ type: 'telemetry_failed', error: error ?? 'unknown' } as const);
-      await this.applier.apply({ vin, correlationId: row.correlationId }, event, {
+      const result = await this.applier.apply({ vin, correlationId: row.correlationId }, event, {
         inboundId: `fetch:${row.messageId}`,
         causationId: row.messageId,
       });
+      if (result.status === 'applied') await this.publishVolatile(result.decision.effects, row);
       await this.store.markSent([row.messageId], this.clock.now());
     } catch (err) {
       this.log.error({ err: (err as Error).message, vin }, 'could not apply telemetry fetch result');
