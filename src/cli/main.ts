@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 /** `pitwall`: the command-line entry point and composition root's front door. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
