@@ -5,22 +5,25 @@ import type { FetchFn } from './gateway.js';
 const owner = (n: number) => ({ name: `Owner ${n}`, email: `o${n}@example.com`, phone: `+3360000000${n}`, preferred_channel: 'push', persona: 'prompt' });
 
 describe('telematics customer directory', () => {
-  it('pages through /api/vehicles once and answers later lookups from memory', async () => {
+  it('reads one vehicle at a time, answers repeats from a bounded cache, and knows no owner for an unknown VIN', async () => {
     const urls: string[] = [];
     const fetchFn: FetchFn = async (url) => {
       urls.push(url);
-      const page = url.includes('cursor=2')
-        ? { vehicles: [{ vin: 'VIN3', owner: owner(3) }], next_cursor: null }
-        : { vehicles: [{ vin: 'VIN1', owner: owner(1) }, { vin: 'VIN2', owner: owner(2) }], next_cursor: '2' };
-      return new Response(JSON.stringify(page), { status: 200 });
+      const vin = url.split('/').pop()!;
+      if (vin === 'VIN9') return new Response(JSON.stringify({ error: 'not_found' }), { status: 404 });
+      return new Response(JSON.stringify({ vin, owner: owner(Number(vin.slice(3))) }), { status: 200 });
     };
-    const dir = createTelematicsDirectory('http://127.0.0.1:7000/', { fetch: fetchFn, pageSize: 2 });
-    const [a, b] = await Promise.all([dir.lookup('VIN3'), dir.lookup('VIN1')]);
-    expect(a).toEqual({ name: 'Owner 3', email: 'o3@example.com', phone: '+33600000003', preferred_channel: 'push' });
-    expect(b?.name).toBe('Owner 1');
-    expect(urls).toEqual(['http://127.0.0.1:7000/api/vehicles?limit=2', 'http://127.0.0.1:7000/api/vehicles?limit=2&cursor=2']);
-    await dir.lookup('VIN2');
-    expect(urls).toHaveLength(2);
+    const dir = createTelematicsDirectory('http://127.0.0.1:7000/', { fetch: fetchFn, cacheSize: 2 });
+    expect(await dir.lookup('VIN3')).toEqual({ name: 'Owner 3', email: 'o3@example.com', phone: '+33600000003', preferred_channel: 'push' });
+    expect((await dir.lookup('VIN1'))?.name).toBe('Owner 1');
+    await dir.lookup('VIN3');
+    expect(urls).toEqual(['http://127.0.0.1:7000/api/vehicles/VIN3', 'http://127.0.0.1:7000/api/vehicles/VIN1']);
+    await dir.lookup('VIN2'); // evicts VIN1, the least recently used
+    await dir.lookup('VIN3');
+    expect(urls).toHaveLength(3);
+    await dir.lookup('VIN1');
+    expect(urls).toHaveLength(4);
+    expect(await dir.lookup('VIN9')).toBeNull();
   });
 
   it('throws when the API is down, so the caller can retry', async () => {

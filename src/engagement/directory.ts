@@ -29,59 +29,46 @@ export interface TelematicsDirectoryOptions {
   timeoutMs?: number;
   /** @default globalThis.fetch */
   fetch?: FetchFn;
-  /** @default 500 */
-  pageSize?: number;
+  /** Owners kept in memory, most recently used first. @default 1000 */
+  cacheSize?: number;
 }
 
 /**
- * Owners from the telematics API (`GET {url}/api/vehicles?limit=&cursor=` → `{vehicles[{vin, owner}], next_cursor}`).
- * The API has no per-VIN lookup, so the whole list is read once and re-read on a miss (new vehicles).
+ * Owners from the telematics API, one vehicle at a time (`GET {url}/api/vehicles/{vin}` → `{vin, owner}`):
+ * only customers being contacted are read, and a bounded cache keeps memory flat however large the fleet.
+ * An unknown VIN (404) is no owner; any other failure throws, so the bus retries the engagement.
  */
 export function createTelematicsDirectory(url: string, opts: TelematicsDirectoryOptions = {}): CustomerDirectory {
   const base = url.replace(/\/+$/, '');
   const doFetch: FetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
   const timeoutMs = opts.timeoutMs ?? 5000;
-  let cache = new Map<string, Customer>();
-  let loading: Promise<void> | null = null;
-
-  async function getJson(path: string): Promise<unknown> {
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), timeoutMs);
-    try {
-      const res = await doFetch(`${base}${path}`, { method: 'GET', signal: ctl.signal });
-      if (!res.ok) throw new Error(`telematics API answered ${res.status} for ${path}`);
-      return await res.json();
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async function reload(): Promise<void> {
-    const next = new Map<string, Customer>();
-    let cursor: string | null = null;
-    do {
-      const q: string = `?limit=${opts.pageSize ?? 500}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const page = (await getJson(`/api/vehicles${q}`)) as { vehicles?: unknown; next_cursor?: unknown };
-      for (const v of Array.isArray(page.vehicles) ? page.vehicles : []) {
-        const rec = v as { vin?: unknown; owner?: unknown };
-        const customer = parseCustomer(rec.owner);
-        if (typeof rec.vin === 'string' && customer) next.set(rec.vin, customer);
-      }
-      cursor = typeof page.next_cursor === 'string' ? page.next_cursor : null;
-    } while (cursor);
-    cache = next;
-  }
+  const capacity = opts.cacheSize ?? 1000;
+  const cache = new Map<string, Customer>();
 
   return {
     async lookup(vin) {
       const hit = cache.get(vin);
-      if (hit) return hit;
-      // Concurrent misses share one reload rather than each paging through the fleet.
-      loading ??= reload().finally(() => {
-        loading = null;
-      });
-      await loading;
-      return cache.get(vin) ?? null;
+      if (hit) {
+        cache.delete(vin);
+        cache.set(vin, hit);
+        return hit;
+      }
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(), timeoutMs);
+      let body: unknown;
+      try {
+        const res = await doFetch(`${base}/api/vehicles/${encodeURIComponent(vin)}`, { method: 'GET', signal: ctl.signal });
+        if (res.status === 404) return null;
+        if (!res.ok) throw new Error(`telematics API answered ${res.status} for vehicle ${vin}`);
+        body = await res.json();
+      } finally {
+        clearTimeout(timer);
+      }
+      const customer = parseCustomer((body as { owner?: unknown } | null)?.owner);
+      if (!customer) return null;
+      cache.set(vin, customer);
+      if (cache.size > capacity) cache.delete(cache.keys().next().value as string);
+      return customer;
     },
   };
 }

@@ -58,6 +58,17 @@ describe('telematics mock API', () => {
     expect(vehicles.vehicles[0]?.owner).toHaveProperty('persona');
   });
 
+  it('serves one vehicle with its owner, and 404s an unknown VIN', async () => {
+    const { app, fleet } = setup(3);
+    const vin = fleet.infos()[1]!.vin;
+    const res = await app.inject(`/api/vehicles/${vin}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ vin, owner: { email: fleet.info(vin)!.owner.email } });
+    const unknown = await app.inject('/api/vehicles/1HGCM82633A004352');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ error: 'not_found', field: 'vin' });
+  });
+
   it('serves the latest sample per VIN and 404s an unknown VIN', async () => {
     const { app, fleet } = setup(3);
     const vin = fleet.infos()[1]?.vin ?? '';

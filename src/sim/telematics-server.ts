@@ -71,6 +71,13 @@ export function createTelematicsApp(opts: TelematicsAppOptions): FastifyInstance
     };
   });
 
+  app.get('/api/vehicles/:vin', async (req, reply) => {
+    const { vin } = req.params as { vin: string };
+    const v = fleet.info(vin);
+    if (!v) return sendError(reply, 404, 'not_found', `no vehicle ${vin}`, 'vin');
+    return { ...v, odometer_km: fleet.odometerAt(vin, clock.now()) };
+  });
+
   // Registered before /:vin for readability; find-my-way prefers static segments regardless.
   app.get('/api/telemetry/all', async (req) => {
     const q = req.query as Query;
