@@ -1,6 +1,5 @@
 /** The data-analysis agent: validates the samples of a request, analyses them, answers on the result channel. */
-import type { Agent, AgentContext } from '../bus/agent.js';
-import type { Subscription } from '../bus/port.js';
+import { channelAgent, type Agent, type AgentContext } from '../bus/agent.js';
 import type { Envelope } from '../core/envelope.js';
 import { AGENTS, CHANNELS } from '../core/envelope.js';
 import type { AnalysisResult } from '../core/payloads.js';
@@ -26,7 +25,6 @@ export interface AgentFailedPayload {
 export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAgentOptions = {}): Agent {
   const name = AGENTS.dataAnalysis;
   const log = ctx.log;
-  let sub: Subscription | null = null;
 
   async function handle(env: Envelope): Promise<void> {
     const now = ctx.clock.now();
@@ -55,20 +53,5 @@ export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAge
     await ctx.bus.publish(CHANNELS.analysisResult, ctx.envelopes.reply(env, 'analysis_result', result));
   }
 
-  return {
-    name,
-    async start() {
-      if (sub) return;
-      sub = await ctx.bus.subscribe(CHANNELS.analysisRequest, handle, {
-        queue: name,
-        concurrency: opts.concurrency ?? 4,
-        maxAttempts: opts.maxAttempts ?? 5,
-      });
-    },
-    async stop() {
-      const s = sub;
-      sub = null;
-      await s?.unsubscribe();
-    },
-  };
+  return channelAgent(ctx, name, CHANNELS.analysisRequest, handle, { concurrency: opts.concurrency ?? 4, maxAttempts: opts.maxAttempts ?? 5 });
 }

@@ -36,6 +36,9 @@ export interface ApiDeps {
   bodyLimit?: number;
 }
 
+/** What every endpoint that takes input from outside may answer (see `answer` below). */
+const INPUT_RESPONSES = { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } as const;
+
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -179,7 +182,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'A customer accepts or declines (the portal and the notification links post here)',
         body: CustomerResponseBody,
-        response: { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        response: INPUT_RESPONSES,
       },
     },
     async (req, reply) => {
@@ -191,7 +194,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.post(
     '/api/feedback',
-    { schema: { summary: 'Customer feedback after service', body: FeedbackBody, response: { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } } },
+    { schema: { summary: 'Customer feedback after service', body: FeedbackBody, response: INPUT_RESPONSES } },
     async (req, reply) => {
       const b = req.body as FeedbackBody;
       const payload = { ...b, received_at: isoTime(deps.clock.now()) };
@@ -205,7 +208,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'The scheduler reports a finished service with the technician’s findings',
         body: ServiceCompletedBody,
-        response: { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        response: INPUT_RESPONSES,
       },
     },
     async (req, reply) => {

@@ -3,12 +3,12 @@
  * reports what was delivered. Idempotent: each message's id is `{idempotency_key}:{channel}`, remembered
  * here and deduplicated by the provider, so a redelivered request never notifies twice.
  */
-import type { Agent, AgentContext } from '../bus/agent.js';
-import type { Delivery, Subscription } from '../bus/port.js';
+import { channelAgent, type Agent, type AgentContext } from '../bus/agent.js';
+import type { Delivery } from '../bus/port.js';
 import { AGENTS, CHANNELS, type Envelope } from '../core/envelope.js';
 import type { EngagementKind, EngagementRequest, EngagementResult } from '../core/payloads.js';
 import type { Urgency } from '../core/urgency.js';
-import { BoundedSet } from './bounded-set.js';
+import { BoundedSet } from '../bus/bounded-set.js';
 import { maskEmail, maskPhone } from './mask.js';
 import type { Customer, CustomerDirectory, NotificationChannel, NotificationGateway } from './ports.js';
 import { parseEngagementRequest } from './request.js';
@@ -56,7 +56,6 @@ export function createEngagementAgent(ctx: AgentContext, opts: EngagementAgentOp
   const log = ctx.log;
   const sent = new BoundedSet<string>(opts.rememberIds ?? 10_000);
   const maxAttempts = opts.maxAttempts ?? 5;
-  let sub: Subscription | null = null;
 
   async function publishResult(env: Envelope, result: EngagementResult): Promise<void> {
     await ctx.bus.publish(CHANNELS.engagementResult, ctx.envelopes.reply(env, 'engagement_result', result));
@@ -137,16 +136,5 @@ export function createEngagementAgent(ctx: AgentContext, opts: EngagementAgentOp
     await publishResult(env, result);
   }
 
-  return {
-    name,
-    async start() {
-      if (sub) return;
-      sub = await ctx.bus.subscribe(CHANNELS.engagementRequest, handle, { queue: name, concurrency: opts.concurrency ?? 8, maxAttempts });
-    },
-    async stop() {
-      const s = sub;
-      sub = null;
-      await s?.unsubscribe();
-    },
-  };
+  return channelAgent(ctx, name, CHANNELS.engagementRequest, handle, { concurrency: opts.concurrency ?? 8, maxAttempts });
 }

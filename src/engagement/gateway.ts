@@ -1,5 +1,5 @@
 /** NotificationGateway adapters: the simulator's HTTP provider, and a recording one for tests. */
-import { BoundedSet } from './bounded-set.js';
+import { BoundedSet } from '../bus/bounded-set.js';
 import type { Notification, NotificationGateway, SendOutcome } from './ports.js';
 
 export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;

@@ -2,8 +2,9 @@
  * The feedback agent: after a service, sends the owner a survey link and reports that it did. The answer
  * itself arrives through the HTTP API; `record` feeds it into the running statistics.
  */
-import type { Agent, AgentContext } from '../bus/agent.js';
-import type { Delivery, Subscription } from '../bus/port.js';
+import { BoundedSet } from '../bus/bounded-set.js';
+import { channelAgent, type Agent, type AgentContext } from '../bus/agent.js';
+import type { Delivery } from '../bus/port.js';
 import { AGENTS, CHANNELS, type Envelope } from '../core/envelope.js';
 import type { Feedback, FeedbackRequest } from '../core/payloads.js';
 import type { FeedbackChannel, FeedbackGateway, FeedbackRequested, PreferredChannelLookup } from './ports.js';
@@ -49,16 +50,8 @@ export function createFeedbackAgent(ctx: AgentContext, opts: FeedbackAgentOption
   const name = AGENTS.feedback;
   const log = ctx.log;
   const stats = new FeedbackStats();
-  const sent = new Set<string>();
-  const capacity = opts.rememberIds ?? 10_000;
+  const sent = new BoundedSet<string>(opts.rememberIds ?? 10_000);
   const maxAttempts = opts.maxAttempts ?? 5;
-  let sub: Subscription | null = null;
-
-  function remember(id: string): void {
-    sent.add(id);
-    // Oldest first: a Set iterates in insertion order.
-    if (sent.size > capacity) sent.delete(sent.values().next().value as string);
-  }
 
   async function survey(env: Envelope, req: FeedbackRequest, delivery: Delivery): Promise<FeedbackRequested> {
     const base = { vin: req.vin, appointment_id: req.appointment_id };
@@ -85,7 +78,7 @@ export function createFeedbackAgent(ctx: AgentContext, opts: FeedbackAgentOption
       respond_by: req.respond_by,
     });
     if (outcome.accepted) {
-      remember(id);
+      sent.add(id);
       log.info({ vin: req.vin, appointment_id: req.appointment_id, channel, notification_id: id }, 'feedback survey sent');
       return { ...base, sent: true, channels: [channel] };
     }
@@ -107,17 +100,8 @@ export function createFeedbackAgent(ctx: AgentContext, opts: FeedbackAgentOption
   }
 
   return {
-    name,
+    ...channelAgent(ctx, name, CHANNELS.feedbackRequest, handle, { concurrency: opts.concurrency ?? 4, maxAttempts }),
     stats,
     record: (feedback) => stats.record(feedback),
-    async start() {
-      if (sub) return;
-      sub = await ctx.bus.subscribe(CHANNELS.feedbackRequest, handle, { queue: name, concurrency: opts.concurrency ?? 4, maxAttempts });
-    },
-    async stop() {
-      const s = sub;
-      sub = null;
-      await s?.unsubscribe();
-    },
   };
 }

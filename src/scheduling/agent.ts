@@ -5,8 +5,7 @@
  * A scheduler that cannot be reached makes the handler throw: the bus retries, the orchestrator's
  * state timeout does the rest.
  */
-import type { Agent, AgentContext } from '../bus/agent.js';
-import type { Subscription } from '../bus/port.js';
+import { channelAgent, type Agent, type AgentContext } from '../bus/agent.js';
 import { DAY } from '../core/clock.js';
 import { AGENTS, CHANNELS, type Envelope } from '../core/envelope.js';
 import type { Appointment, SchedulingRequest, SchedulingResult } from '../core/payloads.js';
@@ -41,7 +40,6 @@ export function createSchedulingAgent(ctx: AgentContext, opts: SchedulingAgentOp
   const log = ctx.log;
   const { client } = opts;
   const maxSlotTries = opts.maxSlotTries ?? 4;
-  let sub: Subscription | null = null;
 
   async function candidates(req: SchedulingRequest, from: number, latest: number): Promise<Slot[]> {
     const to = Math.min(latest, from + MAX_WINDOW_MS);
@@ -149,20 +147,5 @@ export function createSchedulingAgent(ctx: AgentContext, opts: SchedulingAgentOp
     await ctx.bus.publish(CHANNELS.schedulingResult, ctx.envelopes.reply(env, 'scheduling_result', result));
   }
 
-  return {
-    name,
-    async start() {
-      if (sub) return;
-      sub = await ctx.bus.subscribe(CHANNELS.schedulingRequest, handle, {
-        queue: name,
-        concurrency: opts.concurrency ?? 8,
-        maxAttempts: opts.maxAttempts ?? 5,
-      });
-    },
-    async stop() {
-      const s = sub;
-      sub = null;
-      await s?.unsubscribe();
-    },
-  };
+  return channelAgent(ctx, name, CHANNELS.schedulingRequest, handle, { concurrency: opts.concurrency ?? 8, maxAttempts: opts.maxAttempts ?? 5 });
 }
