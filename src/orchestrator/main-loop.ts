@@ -54,8 +54,19 @@ export interface OrchestratorOptions {
    * orchestrator may take it over. @default 10 min
    */
   leaseMs?: number;
+  /**
+   * Clock time that sent outbox rows and processed inbound message ids are kept before `Store.purge`
+   * deletes them; a redelivered message older than this is no longer recognised as a duplicate.
+   * @default 7 days
+   */
+  retentionMs?: number;
   telematicsClient?: TelematicsClient;
 }
+
+/** Entries of `state_history` a status returns unless asked for another number. */
+export const DEFAULT_STATUS_HISTORY = 200;
+/** Real ms between two retention purges. */
+const PURGE_GAP_MS = 60_000;
 
 export interface ResolvedOrchestratorOptions extends Required<Omit<OrchestratorOptions, 'telematicsClient' | 'log' | 'workflow'>> {
   workflow: WorkflowConfig;
@@ -91,6 +102,8 @@ export class MainOrchestrationLoop {
   private polling: Promise<void> | null = null;
   private lastPollReal = 0;
   private lastPollClock = -Infinity;
+  private purging: Promise<void> | null = null;
+  private lastPurgeReal = -Infinity;
   private initialized: Promise<void> | null = null;
   private stopping = false;
 
@@ -160,24 +173,33 @@ export class MainOrchestrationLoop {
     this.ticker = null;
     for (const s of this.subscriptions.splice(0)) await s.unsubscribe();
     this.initialized = null;
-    await Promise.allSettled([...this.inflight, this.polling, this.dispatcher.wake()]);
+    await Promise.allSettled([...this.inflight, this.polling, this.purging, this.dispatcher.wake()]);
   }
 
   async getStatistics(): Promise<Statistics> {
     return buildStatistics(this.store);
   }
 
-  async getWorkflowStatus(vin: string): Promise<WorkflowStatus | null> {
+  /** Status of a VIN's current workflow, with its latest `historyLimit` transitions. */
+  async getWorkflowStatus(vin: string, historyLimit = DEFAULT_STATUS_HISTORY): Promise<WorkflowStatus | null> {
     const wf = await this.store.getCurrentWorkflow(vin);
     if (!wf) return null;
-    return buildStatus(wf, await this.store.getTransitions(wf.correlationId));
+    return this.statusOf(wf, historyLimit);
   }
 
   /** Status of one case (any workflow, open or completed) by its correlation id. */
-  async getCaseStatus(correlationId: string): Promise<WorkflowStatus | null> {
+  async getCaseStatus(correlationId: string, historyLimit = DEFAULT_STATUS_HISTORY): Promise<WorkflowStatus | null> {
     const wf = await this.store.getWorkflow(correlationId);
     if (!wf) return null;
-    return buildStatus(wf, await this.store.getTransitions(wf.correlationId));
+    return this.statusOf(wf, historyLimit);
+  }
+
+  private async statusOf(wf: Workflow, historyLimit: number): Promise<WorkflowStatus> {
+    const [history, total] = await Promise.all([
+      this.store.getTransitions(wf.correlationId, { limit: historyLimit }),
+      this.store.countTransitions(wf.correlationId),
+    ]);
+    return buildStatus(wf, history, total);
   }
 
   /** Where the last fleet poll stands (health endpoint, summary line). */
@@ -226,6 +248,7 @@ export class MainOrchestrationLoop {
     this.ticking = true;
     try {
       this.maybePoll();
+      this.maybePurge();
       await Promise.all([this.fireTimers(), this.startCycles()]);
       await this.dispatcher.wake();
     } catch (err) {
@@ -255,6 +278,24 @@ export class MainOrchestrationLoop {
       });
   }
 
+  /** Retention, at most once per real minute; it runs beside the tick, in short store transactions. */
+  private maybePurge(): void {
+    const realNow = Date.now();
+    if (this.purging || realNow - this.lastPurgeReal < PURGE_GAP_MS) return;
+    this.lastPurgeReal = realNow;
+    this.purging = this.store
+      .purge(this.clock.now() - this.options.retentionMs)
+      .then(
+        (r) => {
+          if (r.outbox + r.inbox > 0) this.log.debug({ outbox: r.outbox, inbox: r.inbox }, 'retention purge');
+        },
+        (err: unknown) => this.handleError(null, err instanceof Error ? err : new Error(String(err))),
+      )
+      .finally(() => {
+        this.purging = null;
+      });
+  }
+
   private async fireTimers(): Promise<void> {
     const timers = await this.store.claimDueTimers(this.clock.now(), 500, this.options.leaseMs);
     await Promise.all(
@@ -263,7 +304,7 @@ export class MainOrchestrationLoop {
         const r = await this.track(
           this.applier.apply({ vin: t.vin, correlationId: t.correlationId }, { type: 'timer_fired', timer: t.name, seq: t.seq }, { inboundId }),
         );
-        if (r.status === 'ignored') await this.store.deleteTimer(t.correlationId, t.name);
+        if (r.status === 'ignored') await this.store.deleteTimer(t.correlationId, t.name, t.seq);
       }),
     );
   }
@@ -305,6 +346,7 @@ export function resolveOptions(opts: OrchestratorOptions): ResolvedOrchestratorO
     tickMs: opts.tickMs ?? 50,
     minPollGapMs: opts.minPollGapMs ?? 1000,
     leaseMs: opts.leaseMs ?? 10 * 60 * SECOND,
+    retentionMs: opts.retentionMs ?? 7 * DAY,
   };
   for (const [name, v] of Object.entries({
     pollingInterval: r.pollingInterval,
@@ -315,6 +357,7 @@ export function resolveOptions(opts: OrchestratorOptions): ResolvedOrchestratorO
     fetchConcurrency: r.fetchConcurrency,
     tickMs: r.tickMs,
     leaseMs: r.leaseMs,
+    retentionMs: r.retentionMs,
   })) {
     if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new RangeError(`${name} must be a positive number, got ${v}`);
   }

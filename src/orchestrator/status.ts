@@ -35,7 +35,10 @@ export interface WorkflowStatus {
   last_update: string;
   retry_count: number;
   error_count: number;
+  /** The latest transitions (200 unless asked otherwise), oldest first. */
   state_history: StateHistoryEntry[];
+  /** How many transitions the workflow has in all; more than `state_history` holds when it was cut. */
+  state_history_total: number;
   analysis_result: AnalysisResult | null;
   customer_response: CustomerResponse | null;
   appointment: Appointment | null;
@@ -70,7 +73,12 @@ export async function buildStatistics(store: Store): Promise<Statistics> {
   return stats;
 }
 
-export function buildStatus(wf: Workflow, history: { fromState: WorkflowState; toState: WorkflowState; timestamp: number; reason: string }[]): WorkflowStatus {
+/** `history` may be the latest part of the workflow's transitions; `total` counts them all. */
+export function buildStatus(
+  wf: Workflow,
+  history: { fromState: WorkflowState; toState: WorkflowState; timestamp: number; reason: string }[],
+  total: number = history.length,
+): WorkflowStatus {
   return {
     vin: wf.vin,
     state: wf.state,
@@ -85,6 +93,7 @@ export function buildStatus(wf: Workflow, history: { fromState: WorkflowState; t
       timestamp: isoTime(t.timestamp),
       reason: t.reason,
     })),
+    state_history_total: total,
     analysis_result: wf.analysis,
     customer_response: wf.customerResponse,
     appointment: wf.appointment,

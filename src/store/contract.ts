@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WORKFLOW_STATES, type Workflow } from '../core/workflow.js';
 import { listingContract } from './contract-listing.js';
+import { retentionContract } from './contract-retention.js';
 import type { QuarantinedSample, Store } from './port.js';
 import { timerInboundId } from './timer-inbound.js';
 import { T0, cidOf, decision, next, opened, outboxRow, vinOf } from './contract-fixtures.js';
@@ -173,6 +174,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
     });
 
     listingContract(() => store);
+    retentionContract(() => store);
 
     describe('outbox', () => {
       it('never enqueues the same effect key twice', async () => {
@@ -242,7 +244,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
         expect(await store.claimDueTimers(T0 + 299, 10, 50)).toEqual([]);
         expect((await store.claimDueTimers(T0 + 300, 1, 50)).map((t) => t.name)).toEqual(['retry']);
 
-        await store.deleteTimer(wf.correlationId, 'retry');
+        await store.deleteTimer(wf.correlationId, 'retry', 1);
         expect((await store.claimDueTimers(T0 + 1000, 10, 50)).map((t) => t.name)).toEqual(['state_timeout']);
 
         const b = next(a);
@@ -252,6 +254,27 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
         expect(await store.claimDueTimers(T0 + 1e9, 10, 50)).toEqual([
           { correlationId: wf.correlationId, vin: wf.vin, name: 'retry', dueAt: T0 + 5000, seq: 3 },
         ]);
+      });
+
+      it('deletes a timer that fired without effect only if its seq still matches', async () => {
+        const wf = await open(1);
+        const a = next(wf);
+        await store.commitDecisions([
+          decision(wf, a, { timers: [{ kind: 'set', name: 'state_timeout', dueAt: T0 + 100, seq: 1 }] }),
+        ]);
+        const [stale] = await store.claimDueTimers(T0 + 100, 10, 50);
+        expect(stale?.seq).toBe(1);
+        // Between the claim and the delete, a decision sets the same timer again with a newer seq.
+        const b = next(a);
+        await store.commitDecisions([
+          decision(a, b, { timers: [{ kind: 'set', name: 'state_timeout', dueAt: T0 + 900, seq: 2 }] }),
+        ]);
+        await store.deleteTimer(wf.correlationId, 'state_timeout', 1);
+        expect(await store.claimDueTimers(T0 + 1000, 10, 50)).toEqual([
+          { correlationId: wf.correlationId, vin: wf.vin, name: 'state_timeout', dueAt: T0 + 900, seq: 2 },
+        ]);
+        await store.deleteTimer(wf.correlationId, 'state_timeout', 2);
+        expect(await store.claimDueTimers(T0 + 1e9, 10, 50)).toEqual([]);
       });
 
       it('deletes the timer that caused a decision, only if its seq matches, before the decision re-sets it', async () => {

@@ -65,6 +65,17 @@ export interface WorkflowPage {
   nextCursor: string | null;
 }
 
+export interface TransitionQuery {
+  /** Only the most recent `limit` transitions (an integer >= 1). */
+  limit?: number;
+}
+
+/** Rows deleted by `purge`. */
+export interface PurgeResult {
+  outbox: number;
+  inbox: number;
+}
+
 export interface VehicleRow {
   vin: string;
   firstSeenAt: number;
@@ -96,7 +107,12 @@ export interface Store {
   getCurrentWorkflow(vin: string): Promise<Workflow | null>;
   getOpenWorkflows(vins: string[]): Promise<Map<string, Workflow>>;
   listWorkflows(filter: WorkflowFilter): Promise<WorkflowPage>;
-  getTransitions(correlationId: string): Promise<Transition[]>;
+  /**
+   * A workflow's transitions, oldest first. With `limit`, only the most recent `limit` of them (still
+   * oldest first): a long-lived idle workflow gains a few transitions every analysis cycle, forever.
+   */
+  getTransitions(correlationId: string, opts?: TransitionQuery): Promise<Transition[]>;
+  countTransitions(correlationId: string): Promise<number>;
 
   /** Unsent outbox rows, most urgent first, leased for `leaseMs` so a second dispatcher skips them. */
   claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxRow[]>;
@@ -104,8 +120,25 @@ export interface Store {
 
   /** Due timers, leased for `leaseMs`. A timer is deleted by the commit of the decision it caused. */
   claimDueTimers(now: number, limit: number, leaseMs: number): Promise<TimerRow[]>;
-  /** Deletes a timer that fired without effect (stale or ignored). */
-  deleteTimer(correlationId: string, name: TimerName): Promise<void>;
+  /**
+   * Deletes a timer that fired without effect (stale or ignored), only if it still has `seq`: between
+   * the claim and this call a decision may have set the same timer name again, and that newer timer
+   * must survive the old one's delete.
+   */
+  deleteTimer(correlationId: string, name: TimerName, seq: number): Promise<void>;
+
+  /**
+   * Retention: deletes outbox rows sent before `before` and inbox ids processed before it (both clock
+   * time), in short transactions of a bounded number of rows each, so a large purge never holds the
+   * write lock for long and decisions keep committing in between. Unsent outbox rows are never deleted.
+   *
+   * Forgetting an inbox id is safe once no copy of its message can still arrive: redelivery (a bus
+   * redelivering an unacknowledged message, a retried API call, a timer claimed again after its lease)
+   * happens within minutes or hours of the first delivery, and the retention is days (7 by default).
+   * A copy arriving later still meets the workflow's version check and state, which ignore an event
+   * the workflow has moved past. On a fast virtual clock, keep the retention long in real time too.
+   */
+  purge(before: number): Promise<PurgeResult>;
 
   /** Records vehicles seen by a fleet poll; new ones are due for a cycle at `now`. */
   upsertVehicles(vehicles: { vin: string; lastSampleAt: number | null }[], now: number): Promise<void>;

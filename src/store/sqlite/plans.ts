@@ -118,6 +118,18 @@ export function insertTransitions(count: number): string {
 export const selectTransitions = `SELECT from_state, to_state, timestamp, reason
   FROM transitions WHERE correlation_id = ? ORDER BY id`;
 
+/**
+ * correlation_id, limit — the latest `limit`, returned oldest first. The index on correlation_id
+ * holds the rowid too, so the inner query walks it backwards and stops after `limit` entries.
+ */
+export const selectLatestTransitions = `SELECT from_state, to_state, timestamp, reason FROM (
+    SELECT id, from_state, to_state, timestamp, reason FROM transitions
+    WHERE correlation_id = ? ORDER BY id DESC LIMIT ?)
+  ORDER BY id`;
+
+/** correlation_id — counted on the index alone. */
+export const countTransitions = 'SELECT COUNT(*) AS n FROM transitions WHERE correlation_id = ?';
+
 // ---- outbox ---------------------------------------------------------------------------------
 
 export const OUTBOX_COLUMNS = 10;
@@ -150,6 +162,10 @@ export const claimOutbox = `UPDATE outbox SET locked_until = ?
 /** sent_at, message_id */
 export const markSent = 'UPDATE outbox SET sent_at = ? WHERE message_id = ? AND sent_at IS NULL';
 
+/** before, limit — one chunk of sent rows older than `before`, found on the partial index outbox_sent. */
+export const purgeSentOutbox = `DELETE FROM outbox WHERE rowid IN (
+  SELECT rowid FROM outbox WHERE sent_at < ? LIMIT ?)`;
+
 // ---- timers ---------------------------------------------------------------------------------
 
 /** correlation_id, name, vin, due_at, seq — a new set replaces the old timer and its lease. */
@@ -161,11 +177,8 @@ export const upsertTimer = `INSERT INTO timers (correlation_id, name, vin, due_a
 /** correlation_id */
 export const clearTimers = 'DELETE FROM timers WHERE correlation_id = ?';
 
-/** correlation_id, name */
-export const deleteTimer = 'DELETE FROM timers WHERE correlation_id = ? AND name = ?';
-
-/** correlation_id, name, seq */
-export const deleteFiredTimer = 'DELETE FROM timers WHERE correlation_id = ? AND name = ? AND seq = ?';
+/** correlation_id, name, seq — a timer set again since it fired has a newer seq and stays. */
+export const deleteTimer = 'DELETE FROM timers WHERE correlation_id = ? AND name = ? AND seq = ?';
 
 /** locked_until (now + lease), now, now, limit — sorted again by the store by (due_at, correlation_id, name). */
 export const claimDueTimers = `UPDATE timers SET locked_until = ?
@@ -182,6 +195,9 @@ export const claimDueTimers = `UPDATE timers SET locked_until = ?
 export const insertInbox = 'INSERT INTO inbox (message_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING';
 /** message_id — undoes the inbox row of a decision refused for a version conflict. */
 export const deleteInbox = 'DELETE FROM inbox WHERE message_id = ?';
+/** before, limit — one chunk of ids processed before `before`, found on the index inbox_processed. */
+export const purgeInbox = `DELETE FROM inbox WHERE message_id IN (
+  SELECT message_id FROM inbox WHERE processed_at < ? LIMIT ?)`;
 
 // ---- counters -------------------------------------------------------------------------------
 

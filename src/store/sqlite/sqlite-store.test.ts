@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storeContract } from '../contract.js';
 import { T0, decision, next, opened, outboxRow, vinOf } from '../contract-fixtures.js';
 import { MIGRATIONS } from './migrations.js';
-import { createSqliteStore } from './sqlite-store.js';
+import * as plans from './plans.js';
+import { PURGE_CHUNK_ROWS, createSqliteStore } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pitwall-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,11 +71,87 @@ describe('sqlite store on a file', () => {
     const again = createSqliteStore({ path });
     await again.migrate();
     await again.close();
-    const Database = (await import('better-sqlite3')).default;
     const db = new Database(path, { readonly: true });
     const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
     expect(versions).toEqual(MIGRATIONS.map((m) => m.version));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
+  });
+
+  it('migration 2 keeps the outbox rows written under migration 1, claimable in the same order', async () => {
+    const path = freshFile();
+    const v1 = new Database(path);
+    v1.exec(plans.createMigrationsTable);
+    v1.exec(MIGRATIONS[0]?.sql ?? '');
+    v1.prepare(plans.insertMigration).run(1, 'initial schema', T0);
+    const wf = opened(vinOf(1), T0);
+    const rows = [
+      outboxRow(wf, 'low', { priority: 1, createdAt: T0 }),
+      outboxRow(wf, 'crit', { priority: 4, createdAt: T0 + 5, causationId: 'cause-1' }),
+      outboxRow(wf, 'sent', { priority: 4, createdAt: T0 }),
+      outboxRow(wf, 'leased', { priority: 3, createdAt: T0 }),
+    ];
+    const insert = v1.prepare(plans.insertOutbox(1));
+    for (const r of rows) {
+      insert.run(
+        r.messageId,
+        r.correlationId,
+        r.key,
+        r.channel,
+        r.messageType,
+        r.receiver,
+        r.priority,
+        JSON.stringify(r.payload),
+        r.createdAt,
+        r.causationId,
+      );
+    }
+    v1.prepare(plans.markSent).run(T0 + 1, rows[2]?.messageId);
+    v1.prepare('UPDATE outbox SET locked_until = ? WHERE key = ?').run(T0 + 60_000, rows[3]?.key);
+    v1.close();
+
+    const store = createSqliteStore({ path });
+    await store.migrate();
+    expect(await store.claimOutbox(T0 + 10, 10, 1e6)).toEqual([rows[1], rows[0]]);
+    expect((await store.claimOutbox(T0 + 60_000, 10, 1000)).map((r) => r.key)).toEqual([rows[3]?.key]);
+    // The key stays unique: a decision re-enqueuing an existing effect writes nothing.
+    const a = next(wf);
+    await store.commitDecisions([decision(null, wf), decision(wf, a, { outbox: [outboxRow(a, 'low')] })]);
+    expect(await store.claimOutbox(T0 + 1e9, 10, 1000)).toHaveLength(3);
+    expect(await store.purge(T0 + 2)).toEqual({ outbox: 1, inbox: 0 });
+    await store.close();
+
+    const db = new Database(path, { readonly: true });
+    const ddl = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").pluck().get();
+    expect(ddl).not.toMatch(/WITHOUT ROWID/i);
+    const plan = db.prepare(`EXPLAIN QUERY PLAN ${plans.claimOutbox}`).all(0, 0, 1) as { detail: string }[];
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING INDEX outbox_unsent/);
+    expect(plan.map((p) => p.detail).join('\n')).not.toMatch(/TEMP B-TREE/);
+    db.close();
+  });
+
+  it('lets commits through between the chunks of a large purge', async () => {
+    const path = freshFile();
+    const store = createSqliteStore({ path });
+    await store.migrate();
+    const wf = opened(vinOf(1), T0);
+    const a = next(wf);
+    const rows = Array.from({ length: PURGE_CHUNK_ROWS * 3 }, (_, n) => outboxRow(a, `r${n}`));
+    await store.commitDecisions([decision(null, wf), decision(wf, a, { outbox: rows })]);
+    await store.markSent(
+      rows.map((r) => r.messageId),
+      T0 + 1,
+    );
+    const observer = new Database(path, { readonly: true });
+    const left = () => observer.prepare('SELECT COUNT(*) FROM outbox').pluck().get();
+    const purge = store.purge(T0 + 2);
+    // The commit is taken while the purge is under way: it gets the lock after the first chunk.
+    const outcome = await store.commitDecisions([decision(a, next(a))]);
+    expect(outcome).toEqual(['committed']);
+    expect(left()).toBe(PURGE_CHUNK_ROWS * 2);
+    expect(await purge).toEqual({ outbox: PURGE_CHUNK_ROWS * 3, inbox: 0 });
+    expect(left()).toBe(0);
+    observer.close();
+    await store.close();
   });
 });

@@ -11,9 +11,11 @@ import type {
   CommitOutcome,
   DecisionCommit,
   OutboxRow,
+  PurgeResult,
   QuarantinedSample,
   Store,
   TimerRow,
+  TransitionQuery,
   WorkflowFilter,
   WorkflowPage,
 } from '../port.js';
@@ -39,6 +41,11 @@ const MAX_IN_LIST = IN_LIST_SIZES[IN_LIST_SIZES.length - 1] ?? 500;
 /** Rows per multi-row INSERT: beyond a few dozen the statement's own cost stops shrinking (measured). */
 const MAX_TRANSITIONS_PER_INSERT = 32;
 const MAX_OUTBOX_PER_INSERT = 16;
+/**
+ * Rows deleted per purge transaction. A chunk of ~1 KB outbox rows takes a few ms; between chunks the
+ * write lock is free and the event loop runs, so commits are delayed by one chunk at most.
+ */
+export const PURGE_CHUNK_ROWS = 1000;
 
 type Stmt<R = unknown> = Database.Statement<unknown[], R>;
 
@@ -56,15 +63,18 @@ function prepareAll(db: Database.Database) {
     selectCurrentWorkflow: p<rows.DataRow>(plans.selectCurrentWorkflow),
     countWorkflowsByState: p<{ state: string; n: number }>(plans.countWorkflowsByState),
     selectTransitions: p<rows.TransitionDbRow>(plans.selectTransitions),
+    selectLatestTransitions: p<rows.TransitionDbRow>(plans.selectLatestTransitions),
+    countTransitions: p<{ n: number }>(plans.countTransitions),
     claimOutbox: p<rows.OutboxDbRow>(plans.claimOutbox),
     markSent: p(plans.markSent),
+    purgeSentOutbox: p(plans.purgeSentOutbox),
     upsertTimer: p(plans.upsertTimer),
     clearTimers: p(plans.clearTimers),
     deleteTimer: p(plans.deleteTimer),
-    deleteFiredTimer: p(plans.deleteFiredTimer),
     claimDueTimers: p<rows.TimerDbRow>(plans.claimDueTimers),
     insertInbox: p(plans.insertInbox),
     deleteInbox: p(plans.deleteInbox),
+    purgeInbox: p(plans.purgeInbox),
     addCounter: p(plans.addCounter),
     selectCounters: p<{ name: string; value: number }>(plans.selectCounters),
     upsertVehicle: p(plans.upsertVehicle),
@@ -174,7 +184,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       // A timer-caused decision deletes its timer before applying the decision's own timer changes:
       // a reminder may re-set the same timer name with the same seq, and that new timer must stay.
       const fired = parseTimerInboundId(d.inboundId);
-      if (fired !== null) s.deleteFiredTimer.run(fired.correlationId, fired.name, fired.seq);
+      if (fired !== null) s.deleteTimer.run(fired.correlationId, fired.name, fired.seq);
       let cleared = false;
       for (const change of d.timers) {
         if (change.kind === 'clear') {
@@ -269,6 +279,23 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     for (const [name, by] of Object.entries(deltas)) s.run(name, by);
   });
 
+  /**
+   * Deletes in chunks of PURGE_CHUNK_ROWS, each its own IMMEDIATE transaction, yielding to the event
+   * loop between them: better-sqlite3 is synchronous, so one big DELETE would stall this process's
+   * commits as well as hold the lock against other processes.
+   */
+  async function purgeInChunks(stmt: () => Stmt, before: number): Promise<number> {
+    const chunk = db.transaction((): number => stmt().run(before, PURGE_CHUNK_ROWS).changes);
+    let total = 0;
+    for (;;) {
+      if (!db.open) return total;
+      const deleted = chunk.immediate();
+      total += deleted;
+      if (deleted < PURGE_CHUNK_ROWS) return total;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
   function openWorkflows(vins: string[]): Map<string, Workflow> {
     const out = new Map<string, Workflow>();
     const unique = [...new Set(vins)];
@@ -343,8 +370,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async listWorkflows(filter: WorkflowFilter): Promise<WorkflowPage> {
       return list(filter);
     },
-    async getTransitions(correlationId: string): Promise<Transition[]> {
-      return st().selectTransitions.all(correlationId).map(rows.toTransition);
+    async getTransitions(correlationId: string, opts: TransitionQuery = {}): Promise<Transition[]> {
+      const s = st();
+      const found =
+        opts.limit === undefined
+          ? s.selectTransitions.all(correlationId)
+          : s.selectLatestTransitions.all(correlationId, pageLimit(opts.limit, Number.MAX_SAFE_INTEGER));
+      return found.map(rows.toTransition);
+    },
+    async countTransitions(correlationId: string): Promise<number> {
+      return st().countTransitions.get(correlationId)?.n ?? 0;
     },
     async claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxRow[]> {
       if (limit < 1) return [];
@@ -363,8 +398,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         .sort(rows.byTimerOrder)
         .map(rows.toTimerRow);
     },
-    async deleteTimer(correlationId, name): Promise<void> {
-      st().deleteTimer.run(correlationId, name);
+    async deleteTimer(correlationId, name, seq): Promise<void> {
+      st().deleteTimer.run(correlationId, name, seq);
+    },
+    async purge(before: number): Promise<PurgeResult> {
+      return {
+        outbox: await purgeInChunks(() => st().purgeSentOutbox, before),
+        inbox: await purgeInChunks(() => st().purgeInbox, before),
+      };
     },
     async upsertVehicles(vehicles, now): Promise<void> {
       if (vehicles.length > 0) upsertVehiclesTx.immediate(vehicles, now);
