@@ -250,6 +250,8 @@ export function commitOf(
   for (const e of decision.effects) {
     switch (e.kind) {
       case 'publish':
+        // Not kept in the outbox: the shell that caused the decision publishes it after the commit.
+        if (e.durable === false) break;
         outbox.push({
           messageId: newId(),
           correlationId: cid,
