@@ -13,7 +13,6 @@ import type { EnvelopeFactory } from '../bus/signing.js';
 import type { Store } from '../store/port.js';
 import type { Workflow } from '../core/workflow.js';
 import type { MainOrchestrationLoop } from '../orchestrator/main-loop.js';
-import { buildStatus } from '../orchestrator/status.js';
 import {
   Accepted,
   CustomerResponseBody,
@@ -116,13 +115,6 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       return status;
     },
   );
-
-  app.get('/api/workflows/:vin/history', { schema: { params: VinParams, hide: true } }, async (req, reply) => {
-    const { vin } = req.params as VinParams;
-    const wf = await deps.store.getCurrentWorkflow(vin);
-    if (!wf) return reply.code(404).send({ error: 'not_found', message: `no workflow for VIN ${vin}` });
-    return buildStatus(wf, await deps.store.getTransitions(wf.correlationId)).state_history;
-  });
 
   app.get('/api/quarantine', { schema: { summary: 'Rejected telemetry kept for inspection' } }, async (req) => {
     const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 100) || 100));

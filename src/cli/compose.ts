@@ -89,6 +89,14 @@ export const MIN_REAL_BACKOFF_S = 1;
 /** Real seconds a claimed timer or outbox row stays reserved for its orchestrator, whatever the clock speed. */
 export const MIN_REAL_LEASE_S = 30;
 
+/** Real seconds sent outbox rows and inbox ids are kept at least, whatever the clock speed. */
+export const MIN_REAL_RETENTION_S = 3600;
+
+/** Retention is clock time; on a fast clock it keeps a real-time floor so redelivery after a restart is still recognised. */
+export function retentionFor(config: Pick<Config, 'speed'>): number {
+  return Math.max(7 * 86_400, MIN_REAL_RETENTION_S * config.speed) * 1000;
+}
+
 /** Leases are clock time; on a fast clock they keep a real-time floor so a busy process keeps its work. */
 export function leaseFor(config: Pick<Config, 'speed'>): number {
   return Math.max(600, MIN_REAL_LEASE_S * config.speed) * 1000;
@@ -142,6 +150,7 @@ export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
     fetchConcurrency: config.fetchConcurrency,
     workflow: workflowTimingFor(config),
     leaseMs: leaseFor(config),
+    retentionMs: retentionFor(config),
     store,
     bus,
     clock,

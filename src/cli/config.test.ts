@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULTS, resolveConfig } from './config.js';
-import { clockFor, leaseFor, loadBusSecret, workflowTimingFor } from './compose.js';
+import { clockFor, leaseFor, loadBusSecret, retentionFor, workflowTimingFor } from './compose.js';
 import { ScaledClock, SystemClock } from '../clock/clocks.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pitwall-config-'));
@@ -51,6 +51,8 @@ describe('composition', () => {
     expect(workflowTimingFor({ stateTimeout: 300, speed: 3600 })).toEqual({ stateTimeoutMs: 36_000_000, retryBaseMs: 3_600_000 });
     expect(leaseFor({ speed: 1 })).toBe(600_000);
     expect(leaseFor({ speed: 3600 })).toBe(108_000_000);
+    expect(retentionFor({ speed: 1 })).toBe(7 * 86_400_000);
+    expect(retentionFor({ speed: 3600 })).toBe(3600 * 3600 * 1000);
   });
 
   it('runs on real time unless given a speed or an epoch, and agrees across processes on a shared epoch', () => {

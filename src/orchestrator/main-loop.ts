@@ -7,12 +7,7 @@ import pino, { type Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { DAY, SECOND } from '../core/clock.js';
 import { AGENTS, CHANNELS, type Envelope } from '../core/envelope.js';
-import {
-  DEFAULT_WORKFLOW_CONFIG,
-  type Decision,
-  type Workflow,
-  type WorkflowConfig,
-} from '../core/workflow.js';
+import { DEFAULT_WORKFLOW_CONFIG, type Decision, type Workflow, type WorkflowConfig } from '../core/workflow.js';
 import type { Bus, Subscription } from '../bus/port.js';
 import { EnvelopeFactory, type KeyRing } from '../bus/signing.js';
 import type { Store } from '../store/port.js';
@@ -68,7 +63,9 @@ export const DEFAULT_STATUS_HISTORY = 200;
 /** Real ms between two retention purges. */
 const PURGE_GAP_MS = 60_000;
 
-export interface ResolvedOrchestratorOptions extends Required<Omit<OrchestratorOptions, 'telematicsClient' | 'log' | 'workflow'>> {
+export interface ResolvedOrchestratorOptions extends Required<
+  Omit<OrchestratorOptions, 'telematicsClient' | 'log' | 'workflow'>
+> {
   workflow: WorkflowConfig;
 }
 
@@ -212,7 +209,10 @@ export class MainOrchestrationLoop {
    * operation on a workflow fails. The default logs; override to page someone or open a ticket.
    */
   handleError(workflow: Workflow | null, error: Error): void {
-    this.log.warn({ vin: workflow?.vin, correlation_id: workflow?.correlationId, err: error.message }, 'workflow error');
+    this.log.warn(
+      { vin: workflow?.vin, correlation_id: workflow?.correlationId, err: error.message },
+      'workflow error',
+    );
   }
 
   /**
@@ -220,7 +220,8 @@ export class MainOrchestrationLoop {
    * Idempotent on message_id: a redelivered message changes nothing.
    */
   async deliver(env: Envelope): Promise<ApplyResult | { status: 'rejected'; reason: string }> {
-    if (INFORMATIONAL_TYPES.has(env.header.message_type)) return { status: 'ignored', reason: 'informational', workflow: null };
+    if (INFORMATIONAL_TYPES.has(env.header.message_type))
+      return { status: 'ignored', reason: 'informational', workflow: null };
     const inbound = toEvent(env);
     if (!inbound.ok) {
       await this.store.incrementCounters({ bus_rejected: 1 });
@@ -239,7 +240,8 @@ export class MainOrchestrationLoop {
     this.events.emit('event', { type: 'decision', decision, previous });
     const wf = decision.workflow;
     // A failure that used up the retries passes through `error` into `completed` in one decision.
-    if (decision.transitions.some((t) => t.toState === 'error')) this.handleError(wf, new Error(wf.lastError ?? 'error'));
+    if (decision.transitions.some((t) => t.toState === 'error'))
+      this.handleError(wf, new Error(wf.lastError ?? 'error'));
     if (decision.effects.some((e) => e.kind === 'publish' || e.kind === 'fetch_telemetry')) void this.dispatcher.wake();
   }
 
@@ -302,7 +304,11 @@ export class MainOrchestrationLoop {
       timers.map(async (t) => {
         const inboundId = `timer:${t.correlationId}:${t.name}:${t.seq}`;
         const r = await this.track(
-          this.applier.apply({ vin: t.vin, correlationId: t.correlationId }, { type: 'timer_fired', timer: t.name, seq: t.seq }, { inboundId }),
+          this.applier.apply(
+            { vin: t.vin, correlationId: t.correlationId },
+            { type: 'timer_fired', timer: t.name, seq: t.seq },
+            { inboundId },
+          ),
         );
         if (r.status === 'ignored') await this.store.deleteTimer(t.correlationId, t.name, t.seq);
       }),
@@ -314,8 +320,8 @@ export class MainOrchestrationLoop {
     const vins = await this.store.claimDueVehicles(now, 200, now + this.options.analysisIntervalMs);
     await Promise.all(
       vins.map((vin) =>
-        this.track(this.applier.apply({ vin, createIfMissing: true }, { type: 'cycle_started' }, {})).catch((err: Error) =>
-          this.handleError(null, err),
+        this.track(this.applier.apply({ vin, createIfMissing: true }, { type: 'cycle_started' }, {})).catch(
+          (err: Error) => this.handleError(null, err),
         ),
       ),
     );
@@ -359,9 +365,13 @@ export function resolveOptions(opts: OrchestratorOptions): ResolvedOrchestratorO
     leaseMs: r.leaseMs,
     retentionMs: r.retentionMs,
   })) {
-    if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new RangeError(`${name} must be a positive number, got ${v}`);
+    if (!(typeof v === 'number' && Number.isFinite(v) && v > 0))
+      throw new RangeError(`${name} must be a positive number, got ${v}`);
   }
-  for (const [name, url] of [['telematicsApiUrl', r.telematicsApiUrl], ['schedulerApiUrl', r.schedulerApiUrl]] as const) {
+  for (const [name, url] of [
+    ['telematicsApiUrl', r.telematicsApiUrl],
+    ['schedulerApiUrl', r.schedulerApiUrl],
+  ] as const) {
     if (!URL.canParse(url)) throw new RangeError(`${name} must be an absolute URL, got ${JSON.stringify(url)}`);
   }
   return Object.freeze(r);

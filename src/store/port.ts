@@ -23,9 +23,7 @@ export interface DecisionCommit {
 
 export type CommitOutcome = 'committed' | 'duplicate' | 'conflict';
 
-export type TimerChange =
-  | { kind: 'set'; name: TimerName; dueAt: number; seq: number }
-  | { kind: 'clear' };
+export type TimerChange = { kind: 'set'; name: TimerName; dueAt: number; seq: number } | { kind: 'clear' };
 
 export interface TimerRow {
   correlationId: string;
