@@ -208,8 +208,9 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       const correlationId = b.correlation_id ?? (await deps.store.getCurrentWorkflow(b.vin))?.correlationId;
       if (!correlationId) return reply.code(404).send({ error: 'not_found', message: `no workflow for VIN ${b.vin}` });
       const result = await submit('service_completed', correlationId, b);
-      // The scheduler retries until it gets a 2xx: a report that no longer applies is still acknowledged.
-      if (result.status === 'ignored' && result.workflow) {
+      // The scheduler retries until it gets a 2xx. A report for a closed case is acknowledged (it can never
+      // apply); one for an open case that is not ready for it gets 409, so it comes again instead of being lost.
+      if (result.status === 'ignored' && result.workflow?.state === 'completed') {
         return reply.code(200).send({ status: 'duplicate', correlation_id: correlationId, state: result.workflow.state });
       }
       return answer(reply, correlationId, result);

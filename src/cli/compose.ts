@@ -86,8 +86,12 @@ export const MIN_REAL_BACKOFF_S = 1;
  * Timeouts and back-off guard our own processing (HTTP calls, agents), which runs in real time. On a
  * virtual clock at 3600× the default 300 s would be 83 real ms, so they are kept to a real floor.
  */
-/** Real seconds a claimed timer or outbox row stays reserved for its orchestrator, whatever the clock speed. */
-export const MIN_REAL_LEASE_S = 30;
+/**
+ * Real seconds a claimed timer or outbox row stays reserved for its orchestrator, whatever the clock
+ * speed. Shorter than the state-timeout floor: after a crash, a restarted orchestrator must take its
+ * unsent rows back before the workflows waiting on them time out.
+ */
+export const MIN_REAL_LEASE_S = 3;
 
 /** Real seconds sent outbox rows and inbox ids are kept at least, whatever the clock speed. */
 export const MIN_REAL_RETENTION_S = 3600;

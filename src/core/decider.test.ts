@@ -430,6 +430,30 @@ describe('scheduling, service and feedback', () => {
       });
   });
 
+  it('takes a service report that arrives while the booking confirmation is still missing (lost in a crash)', () => {
+    given(reach('scheduling_service'))
+      .when(serviced('appt-lost'), NOW)
+      .then((d) => {
+        expect(d.transitions.map((t) => [t.fromState, t.toState])).toEqual([['scheduling_service', 'collecting_feedback']]);
+        expect(d.workflow.service?.appointment_id).toBe('appt-lost');
+        expect(counts(d)).toEqual({ failures_prevented: 1 });
+        expect(d.effects.some((e) => e.kind === 'publish' && e.channel === CHANNELS.feedbackRequest)).toBe(true);
+      });
+    const waiting = drive(reach('scheduling_service'), [{ type: 'scheduling_result', result: { vin: VIN, ok: false, error: 'no slot', retryable: true } }]);
+    expect(waiting.state).toBe('error');
+    given(waiting)
+      .when(serviced('appt-lost'), NOW)
+      .then((d) => {
+        expect(d.transitions.map((t) => [t.fromState, t.toState])).toEqual([['error', 'collecting_feedback']]);
+        expect(d.effects.some((e) => e.kind === 'clear_timers')).toBe(true);
+      });
+  });
+
+  it('ignores a service report while a retry of something other than the booking waits', () => {
+    const pollFailed = drive(reach('polling_telemetry'), [{ type: 'telemetry_failed', error: 'down' }]);
+    given(pollFailed).when(serviced('appt-1'), NOW).thenIgnored(/service report in state error/);
+  });
+
   it('ignores a service report for another appointment', () => {
     given(reach('awaiting_service')).when(serviced('appt-other'), NOW).thenIgnored(/another appointment/);
   });

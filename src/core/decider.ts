@@ -397,8 +397,11 @@ function requestBooking(s: Step, rescheduleId?: string): void {
 
 function onServiceCompleted(s: Step, event: Extract<WorkflowEvent, { type: 'service_completed' }>): Decision {
   const wf = s.wf;
-  if (wf.state !== 'awaiting_service') return s.done(`service report in state ${wf.state}`);
-  if (wf.appointment && event.report.appointment_id !== wf.appointment.appointment_id) {
+  // The scheduler's report is the fact: a service done while the booking's confirmation was lost (a
+  // crash, a timeout) still closes the booking part of the case instead of being dropped.
+  const bookingPending = wf.state === 'scheduling_service' || (wf.state === 'error' && wf.retryState === 'scheduling_service');
+  if (wf.state !== 'awaiting_service' && !bookingPending) return s.done(`service report in state ${wf.state}`);
+  if (wf.state === 'awaiting_service' && wf.appointment && event.report.appointment_id !== wf.appointment.appointment_id) {
     return s.done('service report for another appointment');
   }
   wf.service = event.report;

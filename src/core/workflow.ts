@@ -254,6 +254,8 @@ export const TRANSITIONS: readonly TransitionRule[] = [
   { from: 'scheduling_service', to: 'error', on: 'timer_fired', when: 'state timeout' },
   { from: 'scheduling_service', to: 'error', on: 'agent_failed', when: 'scheduling agent failed' },
   { from: 'awaiting_service', to: 'collecting_feedback', on: 'service_completed', when: 'service done' },
+  { from: 'scheduling_service', to: 'collecting_feedback', on: 'service_completed', when: 'service done before the booking was confirmed' },
+  { from: 'error', to: 'collecting_feedback', on: 'service_completed', when: 'service done while a booking retry waited' },
   { from: 'awaiting_service', to: 'scheduling_service', on: 'analysis_result', when: 'update: failure before slot' },
   { from: 'awaiting_service', to: 'error', on: 'timer_fired', when: 'service report overdue' },
   { from: 'collecting_feedback', to: 'completed', on: 'feedback_received', when: 'feedback' },

@@ -26,7 +26,7 @@ export interface CustomerSimOptions {
   /** @default fetch with a JSON body */
   post?: PostJson;
   seed?: number | string;
-  /** Virtual delays between attempts when Pitwall cannot be reached. @default 1 min, 5 min, 15 min, 1 h, 3 h */
+  /** Virtual delays between attempts when Pitwall cannot be reached. @default 1 min, 5 min, 15 min, 1 h, 3 h, 6 h, 12 h, 24 h */
   retryDelaysMs?: readonly number[];
   onEvent?: (e: CustomerEvent) => void;
 }
@@ -63,7 +63,8 @@ const PERSONAS: Record<Persona, PersonaSpec | null> = {
 
 /** Critical messages get faster answers than medium ones. */
 const URGENCY_SPEEDUP: Record<Urgency, number> = { critical: 0.2, high: 0.5, medium: 1, low: 1.2 };
-const DEFAULT_RETRIES = [1 * MINUTE, 5 * MINUTE, 15 * MINUTE, HOUR, 3 * HOUR] as const;
+/** A customer whose click fails tries again, less and less often, for about two days. */
+const DEFAULT_RETRIES = [1 * MINUTE, 5 * MINUTE, 15 * MINUTE, HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, 24 * HOUR] as const;
 
 /** Pure: how this owner reacts to this message (deterministic per seed and notification id). */
 export function planAnswer(
