@@ -144,6 +144,24 @@ describe('HTTP API', () => {
     expect(other.statusCode).toBe(404);
   });
 
+  it('takes the scheduler’s service report only when the case can use it, so a retried report is never lost', async () => {
+    const cid = await engage(s);
+    const report = {
+      vin: VIN,
+      appointment_id: 'apt-1',
+      correlation_id: cid,
+      completed_at: new Date(T0).toISOString(),
+      findings: [{ component: 'brakes', finding: 'confirmed' }],
+    };
+    const early = await app.inject({ method: 'POST', url: '/api/webhooks/service-completed', payload: report });
+    expect(early.statusCode).toBe(409);
+    const bad = await app.inject({ method: 'POST', url: '/api/webhooks/service-completed', payload: { ...report, findings: [{ component: 'wipers', finding: 'confirmed' }] } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().field).toBe('findings.0.component');
+    const unknown = await app.inject({ method: 'POST', url: '/api/webhooks/service-completed', payload: { ...report, vin: '1HGCM82633A004353', correlation_id: undefined } });
+    expect(unknown.statusCode).toBe(404);
+  });
+
   it('lists workflows filtered by state and urgency', async () => {
     await engage(s);
     const engaging = (await app.inject({ method: 'GET', url: '/api/workflows?state=engaging_customer' })).json();
