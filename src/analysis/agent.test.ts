@@ -6,7 +6,7 @@ import type { AnalysisRequest, AnalysisResult } from '../core/payloads.js';
 import { SIGNALS, sampleToWire } from '../core/telemetry.js';
 import { verifyEnvelope, keyRingFromSecret } from '../bus/signing.js';
 import { createDataAnalysisAgent, type AgentFailedPayload } from './agent.js';
-import { FakeBus, TEST_SECRET, requestEnvelope, testContext } from './testing/fake-bus.js';
+import { FakeBus, TEST_SECRET, requestEnvelope, testContext } from '../bus/testing/fake-bus.js';
 import { T0, TEST_VIN, lastTs, series } from './testing/series.js';
 
 async function setup() {

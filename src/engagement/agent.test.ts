@@ -4,7 +4,7 @@ import type { AgentContext } from '../bus/agent.js';
 import { ManualClock } from '../clock/clocks.js';
 import { AGENTS, CHANNELS } from '../core/envelope.js';
 import type { EngagementRequest, EngagementResult } from '../core/payloads.js';
-import { FakeBus, requestEnvelope, testEnvelopes } from '../analysis/testing/fake-bus.js';
+import { FakeBus, requestEnvelope, testEnvelopes } from '../bus/testing/fake-bus.js';
 import { createEngagementAgent } from './agent.js';
 import { createStaticDirectory } from './directory.js';
 import { RecordingGateway } from './gateway.js';

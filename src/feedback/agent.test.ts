@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/clocks.js';
 import { AGENTS, CHANNELS } from '../core/envelope.js';
 import type { FeedbackRequest } from '../core/payloads.js';
-import { FakeBus, requestEnvelope, testContext } from '../analysis/testing/fake-bus.js';
+import { FakeBus, requestEnvelope, testContext } from '../bus/testing/fake-bus.js';
 import { createFeedbackAgent, type FeedbackAgentOptions } from './agent.js';
 import type { FeedbackGateway, FeedbackNotification, FeedbackRequested } from './ports.js';
 

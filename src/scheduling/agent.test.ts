@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/clocks.js';
 import { AGENTS, CHANNELS } from '../core/envelope.js';
 import type { SchedulingRequest, SchedulingResult } from '../core/payloads.js';
-import { FakeBus, requestEnvelope, testContext } from '../analysis/testing/fake-bus.js';
+import { FakeBus, requestEnvelope, testContext } from '../bus/testing/fake-bus.js';
 import { createSchedulingAgent } from './agent.js';
 import { createSchedulerClient } from './client.js';
 import { hourlySlots, startStubScheduler, type StubScheduler } from './testing/stub-scheduler.js';

@@ -4,11 +4,11 @@
  * the real adapter (src/bus/memory.ts) has its own contract tests.
  */
 import type { Envelope } from '../../core/envelope.js';
-import type { Bus, Handler, SubscribeOptions, Subscription } from '../../bus/port.js';
-import { EnvelopeFactory, keyRingFromSecret } from '../../bus/signing.js';
+import type { Bus, Handler, SubscribeOptions, Subscription } from '../port.js';
+import { EnvelopeFactory, keyRingFromSecret } from '../signing.js';
 import type { Clock } from '../../core/clock.js';
 import pino from 'pino';
-import type { AgentContext } from '../../bus/agent.js';
+import type { AgentContext } from '../agent.js';
 
 export const TEST_SECRET = 'test-secret-0123456789';
 
