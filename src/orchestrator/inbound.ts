@@ -2,8 +2,17 @@
  * Turns an inbound envelope into a workflow event. The bus is a boundary: the sender must be the one
  * allowed to send that message type, and the payload must have the shape the decider relies on.
  */
-import { AGENTS, type Envelope } from '../core/envelope.js';
-import { CUSTOMER_DECISIONS, SERVICE_FINDINGS, type AnalysisResult } from '../core/payloads.js';
+import { AGENTS, type AgentName, type Envelope } from '../core/envelope.js';
+import {
+  CUSTOMER_DECISIONS,
+  SERVICE_FINDINGS,
+  type AnalysisResult,
+  type CustomerResponse,
+  type EngagementResult,
+  type Feedback,
+  type SchedulingResult,
+  type ServiceCompleted,
+} from '../core/payloads.js';
 import { COMPONENTS } from '../core/telemetry.js';
 import type { WorkflowEvent } from '../core/workflow.js';
 import { isVin } from '../core/ids.js';
@@ -53,20 +62,20 @@ export function toEvent(env: Envelope): Inbound {
       return { ok: true, vin, event: { type: 'analysis_result', result: p as unknown as AnalysisResult } };
     }
     case 'agent_failed':
-      return { ok: true, vin, event: { type: 'agent_failed', agent: env.header.sender as never, error: String(p['error'] ?? 'unknown') } };
+      return { ok: true, vin, event: { type: 'agent_failed', agent: env.header.sender as AgentName, error: String(p['error'] ?? 'unknown') } };
     case 'engagement_result':
       if (typeof p['delivered'] !== 'boolean' || !isNum(p['attempt'])) return bad('delivered/attempt', 'are required');
-      return { ok: true, vin, event: { type: 'engagement_result', result: p as never } };
+      return { ok: true, vin, event: { type: 'engagement_result', result: p as unknown as EngagementResult } };
     case 'customer_response':
       if (!(CUSTOMER_DECISIONS as readonly unknown[]).includes(p['decision'])) return bad('decision', 'must be accept or decline');
       if (!isStr(p['correlation_id'])) return bad('correlation_id', 'is required');
-      return { ok: true, vin, event: { type: 'customer_response', response: p as never } };
+      return { ok: true, vin, event: { type: 'customer_response', response: p as unknown as CustomerResponse } };
     case 'scheduling_result':
       if (typeof p['ok'] !== 'boolean') return bad('ok', 'must be a boolean');
       if (p['ok'] === true && (!isRec(p['appointment']) || !isStr(p['appointment']['appointment_id']))) {
         return bad('appointment', 'is required when ok');
       }
-      return { ok: true, vin, event: { type: 'scheduling_result', result: p as never } };
+      return { ok: true, vin, event: { type: 'scheduling_result', result: p as unknown as SchedulingResult } };
     case 'service_completed': {
       if (!isStr(p['appointment_id'])) return bad('appointment_id', 'is required');
       const findings = p['findings'];
@@ -76,11 +85,11 @@ export function toEvent(env: Envelope): Inbound {
           return bad('findings[]', 'needs a known component and finding confirmed|not_found');
         }
       }
-      return { ok: true, vin, event: { type: 'service_completed', report: p as never } };
+      return { ok: true, vin, event: { type: 'service_completed', report: p as unknown as ServiceCompleted } };
     }
     case 'feedback_received':
       if (!isNum(p['rating'])) return bad('rating', 'must be a number');
-      return { ok: true, vin, event: { type: 'feedback_received', feedback: p as never } };
+      return { ok: true, vin, event: { type: 'feedback_received', feedback: p as unknown as Feedback } };
     default:
       return { ok: false, reason: `unhandled message_type ${type}` };
   }
