@@ -21,6 +21,11 @@ export interface DispatcherOptions {
   fetchConcurrency: number;
   /** History window sent to analysis. */
   analysisWindowMs: number;
+  /**
+   * Analysis windows overlap (each cycle re-reads days of history), so a bad sample is quarantined and
+   * counted only while it is newer than this: once, by the first cycle that sees it.
+   */
+  freshRejectsMs: number;
   maxSamplesPerFetch: number;
 }
 
@@ -160,6 +165,8 @@ export class OutboxDispatcher {
           samples.push(sampleToWire(r.sample));
           continue;
         }
+        const stamped = Date.parse(String((item as { timestamp?: unknown } | null)?.timestamp));
+        if (Number.isFinite(stamped) && stamped < at - this.opts.freshRejectsMs) continue;
         const rejection = r.ok
           ? { reason: 'invalid_vin' as const, field: 'vin', message: `history of ${vin} holds a sample of ${r.sample.vin}` }
           : r.rejection;

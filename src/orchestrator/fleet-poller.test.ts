@@ -86,6 +86,27 @@ describe('FleetPoller against a real HTTP server', () => {
     expect(kept.find((q) => q.rejection.reason === 'unknown_unit')?.rejection.field).toBe(`units.${SIGNALS.coolantTemp}`);
   });
 
+  it('counts a bad sample once, though every poll until a newer one sees it again', async () => {
+    const clock = new ManualClock(T0);
+    const p = new FleetPoller(createTelematicsClient(url, 2000), store, clock, pino({ level: 'silent' }), {
+      pageSize: 10,
+      maxPages: 10,
+      backoffMs: 1000,
+      maxBackoffMs: 8000,
+    });
+    const bad = (ts: number) => ({ ...good('1HGCM82633A004399'), timestamp: new Date(ts).toISOString(), signals: { [SIGNALS.speed]: 'fast' } });
+    pages = { first: { vehicles: [bad(T0 - 60_000)], next_cursor: null } };
+    await p.poll();
+    clock.advance(60_000);
+    await p.poll();
+    expect((await store.getCounters())['telemetry_rejected:wrong_type']).toBe(1);
+    pages = { first: { vehicles: [bad(T0 + 90_000)], next_cursor: null } };
+    clock.advance(60_000);
+    await p.poll();
+    expect((await store.getCounters())['telemetry_rejected:wrong_type']).toBe(2);
+    expect(await store.listQuarantine(10)).toHaveLength(2);
+  });
+
   it('counts an outage, backs off exponentially, and recovers', async () => {
     pages = { first: 503 };
     const p = poller();

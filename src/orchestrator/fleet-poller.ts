@@ -30,6 +30,8 @@ const RAW_LIMIT = 4096;
 
 export class FleetPoller {
   private failures = 0;
+  /** Clock time the last complete poll started: samples stamped before it were validated then. */
+  private lastPolledAt = -Infinity;
   private retryAt = 0;
   lastPoll: PollReport | null = null;
 
@@ -52,15 +54,17 @@ export class FleetPoller {
     let pages = 0;
     let accepted = 0;
     let rejected = 0;
+    const startedAt = this.clock.now();
     try {
       do {
         const page = await this.client.fetchPage(cursor, this.opts.pageSize);
         pages += 1;
-        const r = await this.ingest(page.vehicles);
+        const r = await this.ingest(page.vehicles, 'telematics_api', this.lastPolledAt);
         accepted += r.accepted;
         rejected += r.rejected;
         cursor = page.next_cursor;
       } while (cursor !== null && pages < this.opts.maxPages);
+      this.lastPolledAt = startedAt;
       if (this.failures > 0) this.log.info({ after_failures: this.failures }, 'telematics API reachable again');
       this.failures = 0;
       this.retryAt = 0;
@@ -84,8 +88,12 @@ export class FleetPoller {
     await this.store.incrementCounters({ 'telemetry_rejected:oversized': 1 });
   }
 
-  /** Validates raw samples, quarantines rejects, records vehicles. Exposed for MQTT and push sources. */
-  async ingest(raw: unknown[], source = 'telematics_api'): Promise<{ accepted: number; rejected: number }> {
+  /**
+   * Validates raw samples, quarantines rejects, records vehicles. Exposed for MQTT and push sources.
+   * `seenUntil`: a poll sees a vehicle's latest sample again until a newer one exists, so a bad sample
+   * stamped before the previous poll was already quarantined and counted then, and is not again.
+   */
+  async ingest(raw: unknown[], source = 'telematics_api', seenUntil = -Infinity): Promise<{ accepted: number; rejected: number }> {
     const now = this.clock.now();
     const good: TelemetrySample[] = [];
     const bad: QuarantinedSample[] = [];
@@ -94,7 +102,7 @@ export class FleetPoller {
       const r = validateSample(item, now);
       if (r.ok) {
         good.push(r.sample);
-      } else {
+      } else if (!stampedBefore(item, seenUntil)) {
         bad.push({ receivedAt: now, vin: r.vin, source, rejection: r.rejection, raw: safeRaw(item) });
         const key = `telemetry_rejected:${r.rejection.reason}`;
         counts[key] = (counts[key] ?? 0) + 1;
@@ -114,6 +122,11 @@ export class FleetPoller {
     }
     return { accepted: good.length, rejected: bad.length };
   }
+}
+
+function stampedBefore(item: unknown, t: number): boolean {
+  const stamped = Date.parse(String((item as { timestamp?: unknown } | null)?.timestamp));
+  return Number.isFinite(stamped) && stamped < t;
 }
 
 function safeRaw(item: unknown): string {
