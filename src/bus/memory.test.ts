@@ -105,6 +105,29 @@ describe('MemoryBus', () => {
     expect(bus.deadLetters.map((d) => d.reason)).toEqual(['rejected: bad signature', 'rejected: bad signature']);
   });
 
+  it('closes once handlers in flight finish, without waiting for messages nobody is left to handle', async () => {
+    const { bus, msg } = setup();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    let finished = 0;
+    const sub = await bus.subscribe(
+      'ch',
+      async () => {
+        await gate;
+        finished += 1;
+      },
+      { queue: 'q', concurrency: 1 },
+    );
+    void bus.publish('ch', msg(1));
+    void bus.publish('ch', msg(2));
+    await sub.unsubscribe();
+    const closed = bus.close();
+    release();
+    await closed;
+    expect(finished).toBe(1);
+    await expect(bus.publish('ch', msg(3))).rejects.toThrow(/closed/);
+  });
+
   it('resolves publish only after every group handled the message', async () => {
     const { bus, msg } = setup();
     let done = false;

@@ -142,6 +142,7 @@ export class MemoryBus implements Bus {
       unsubscribe: async () => {
         const i = g.members.indexOf(member);
         if (i >= 0) g.members.splice(i, 1);
+        this.settle();
       },
     };
   }
@@ -209,10 +210,16 @@ export class MemoryBus implements Bus {
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /**
+   * Nothing left that can still run. Messages queued for a group whose members have all left cannot,
+   * so they do not hold up a drain (their publishers' outbox rows stay unsent and are sent again later).
+   */
   private isIdle(): boolean {
     if (this.delayed > 0) return false;
     for (const groups of this.channels.values()) {
-      for (const g of groups.values()) if (g.size > 0 || g.inflight > 0) return false;
+      for (const g of groups.values()) {
+        if (g.inflight > 0 || (g.size > 0 && g.members.length > 0)) return false;
+      }
     }
     return true;
   }
@@ -222,9 +229,10 @@ export class MemoryBus implements Bus {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Refuses new messages, waits for what is being handled, and drops what nobody is left to handle. */
   async close(): Promise<void> {
-    await this.drain();
     this.closed = true;
+    await this.drain();
     this.channels.clear();
   }
 }
