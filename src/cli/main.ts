@@ -151,4 +151,36 @@ program
     }),
   );
 
+const rul = program.command('rul').description('Learned remaining-useful-life model on run-to-failure histories (NASA C-MAPSS format)');
+const rulFormat = (): Option => new Option('--format <format>', 'input file format').choices(['cmapss']).default('cmapss');
+rul
+  .command('train')
+  .description('Train the model on run-to-failure trajectories and write it as JSON (deterministic for a seed)')
+  .argument('<file>', 'training trajectories, e.g. train_FD001.txt')
+  .addOption(rulFormat())
+  .requiredOption('--out <file>', 'model file to write')
+  .option('--seed <N>', 'random seed', (raw: string) => {
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`must be an integer, got "${raw}"`);
+    return n;
+  }, 1)
+  .action(async (file: string, o: { out: string; seed: number; format: 'cmapss' }) =>
+    run(async () => {
+      const { rulTrain } = await import('./rul.js');
+      await rulTrain(file, o);
+    }),
+  );
+rul
+  .command('predict')
+  .description('Print `unit_number predicted_rul` for each unit, at its last cycle')
+  .argument('<file>', 'trajectories to predict, e.g. test_FD001.txt')
+  .addOption(rulFormat())
+  .requiredOption('--model <file>', 'model file written by `pitwall rul train`')
+  .action(async (file: string, o: { model: string; format: 'cmapss' }) =>
+    run(async () => {
+      const { rulPredict } = await import('./rul.js');
+      await rulPredict(file, o);
+    }),
+  );
+
 await program.parseAsync(process.argv);

@@ -28,18 +28,25 @@ export function parseCmapss(text: string, source: string): CmapssUnit[] {
     const where = `${source}:${ln + 1}`;
     const fields = line.split(/\s+/);
     if (fields.length !== CMAPSS_COLUMNS) {
-      throw new RulInputError(RulErrorCodes.badColumns, `${where}: expected ${CMAPSS_COLUMNS} columns (unit, cycle, 3 settings, 21 sensors), got ${fields.length}`);
+      throw new RulInputError(
+        RulErrorCodes.badColumns,
+        `${where}: expected ${CMAPSS_COLUMNS} columns (unit, cycle, 3 settings, 21 sensors), got ${fields.length}`,
+      );
     }
     const values = fields.map((f, col) => {
       const v = Number(f);
-      if (!Number.isFinite(v)) throw new RulInputError(RulErrorCodes.notANumber, `${where} column ${col + 1}: "${f}" is not a number`);
+      if (!Number.isFinite(v))
+        throw new RulInputError(RulErrorCodes.notANumber, `${where} column ${col + 1}: "${f}" is not a number`);
       return v;
     });
     const unit = values[0]!;
     const cycle = values[1]!;
     if (!Number.isInteger(unit) || !Number.isInteger(cycle)) {
       const col = Number.isInteger(unit) ? 2 : 1;
-      throw new RulInputError(RulErrorCodes.notANumber, `${where} column ${col}: "${fields[col - 1]}" is not a whole ${col === 1 ? 'unit number' : 'cycle number'}`);
+      throw new RulInputError(
+        RulErrorCodes.notANumber,
+        `${where} column ${col}: "${fields[col - 1]}" is not a whole ${col === 1 ? 'unit number' : 'cycle number'}`,
+      );
     }
     let u = units.get(unit);
     if (!u) {
@@ -48,7 +55,10 @@ export function parseCmapss(text: string, source: string): CmapssUnit[] {
     }
     const prev = u.cycles.at(-1);
     if (prev !== undefined && cycle <= prev) {
-      throw new RulInputError(RulErrorCodes.badOrder, `${where} column 2: cycle ${cycle} of unit ${unit} does not follow cycle ${prev}`);
+      throw new RulInputError(
+        RulErrorCodes.badOrder,
+        `${where} column 2: cycle ${cycle} of unit ${unit} does not follow cycle ${prev}`,
+      );
     }
     u.cycles.push(cycle);
     u.rows.push(Float64Array.from(values.slice(2)));
@@ -69,7 +79,8 @@ export function parseRulList(text: string, source: string): number[] {
     const line = raw.trim();
     if (line === '') return;
     const v = Number(line);
-    if (!Number.isFinite(v)) throw new RulInputError(RulErrorCodes.notANumber, `${source}:${ln + 1} column 1: "${line}" is not a number`);
+    if (!Number.isFinite(v))
+      throw new RulInputError(RulErrorCodes.notANumber, `${source}:${ln + 1} column 1: "${line}" is not a number`);
     out.push(v);
   });
   if (out.length === 0) throw new RulInputError(RulErrorCodes.emptyInput, `${source}: no values`);
@@ -82,7 +93,8 @@ export async function readText(path: string): Promise<string> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new RulInputError(RulErrorCodes.fileNotFound, `${path}: no such file`, { cause: err });
-    if (code === 'EISDIR') throw new RulInputError(RulErrorCodes.fileNotFound, `${path}: is a directory, not a file`, { cause: err });
+    if (code === 'EISDIR')
+      throw new RulInputError(RulErrorCodes.fileNotFound, `${path}: is a directory, not a file`, { cause: err });
     throw err;
   }
 }

@@ -46,7 +46,10 @@ export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = {
  * left out: in FD001 they are one condition plus noise. A sensor with fewer than 3 distinct values
  * (s6 in FD001 flips between two readings) carries no degradation signal.
  */
-export function fitFeatureSpec(units: readonly CmapssUnit[], options: FeatureOptions = DEFAULT_FEATURE_OPTIONS): FeatureSpec {
+export function fitFeatureSpec(
+  units: readonly CmapssUnit[],
+  options: FeatureOptions = DEFAULT_FEATURE_OPTIONS,
+): FeatureSpec {
   const channels: number[] = [];
   const mean: number[] = [];
   const std: number[] = [];

@@ -157,7 +157,13 @@ export function trainGbt(
       }
       pred[r]! += tree.value[node]!;
     }
-    trees.push({ feature: tree.feature, threshold: tree.threshold, left: tree.left, right: tree.right, value: tree.value });
+    trees.push({
+      feature: tree.feature,
+      threshold: tree.threshold,
+      left: tree.left,
+      right: tree.right,
+      value: tree.value,
+    });
     onProgress?.({ round: round + 1, rounds: params.rounds });
   }
   return { base, trees };
@@ -202,7 +208,14 @@ function buildHistogram(ctx: GrowContext, start: number, end: number): Histogram
   return { g, c };
 }
 
-function grow(ctx: GrowContext, tree: BuildTree, start: number, end: number, depth: number, given: Histogram | null): number {
+function grow(
+  ctx: GrowContext,
+  tree: BuildTree,
+  start: number,
+  end: number,
+  depth: number,
+  given: Histogram | null,
+): number {
   const node = tree.feature.length;
   tree.feature.push(-1);
   tree.threshold.push(0);

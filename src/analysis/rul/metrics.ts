@@ -27,6 +27,8 @@ export function nasaScore(predicted: readonly number[], actual: readonly number[
 
 function checkLengths(predicted: readonly number[], actual: readonly number[]): void {
   if (predicted.length !== actual.length || predicted.length === 0) {
-    throw new RangeError(`need equal, non-empty lengths, got ${predicted.length} predictions and ${actual.length} true values`);
+    throw new RangeError(
+      `need equal, non-empty lengths, got ${predicted.length} predictions and ${actual.length} true values`,
+    );
   }
 }

@@ -19,7 +19,15 @@ import {
   type FeatureOptions,
   type FeatureSpec,
 } from './features.js';
-import { DEFAULT_GBT_PARAMS, predictGbt, trainGbt, type GbtModel, type GbtParams, type Matrix, type Tree } from './gbt.js';
+import {
+  DEFAULT_GBT_PARAMS,
+  predictGbt,
+  trainGbt,
+  type GbtModel,
+  type GbtParams,
+  type Matrix,
+  type Tree,
+} from './gbt.js';
 
 export const RUL_MODEL_FORMAT = 'pitwall-rul-model';
 export const RUL_MODEL_VERSION = 1;
@@ -68,7 +76,11 @@ export interface RulPrediction {
 }
 
 /** Every cycle of every unit is a training example, so the model sees all stages of wear. */
-export function trainingSet(units: readonly CmapssUnit[], spec: FeatureSpec, cap: number): { x: Matrix; y: Float64Array } {
+export function trainingSet(
+  units: readonly CmapssUnit[],
+  spec: FeatureSpec,
+  cap: number,
+): { x: Matrix; y: Float64Array } {
   const cols = featureCount(spec);
   const rows = units.reduce((n, u) => n + u.rows.length, 0);
   const data = new Float64Array(rows * cols);
@@ -96,7 +108,9 @@ export function trainRulModel(
   const members: GbtModel[] = [];
   for (let m = 0; m < o.members; m++) {
     members.push(
-      trainGbt(x, y, o.gbt, o.seed + m, (p) => onProgress?.({ member: m + 1, members: o.members, round: p.round, rounds: p.rounds })),
+      trainGbt(x, y, o.gbt, o.seed + m, (p) =>
+        onProgress?.({ member: m + 1, members: o.members, round: p.round, rounds: p.rounds }),
+      ),
     );
   }
   return {
@@ -136,7 +150,8 @@ export function serializeRulModel(model: RulModel): string {
 
 /** Parses and checks a model file, so that a wrong file fails with one clear line, not deep inside prediction. */
 export function parseRulModel(text: string, source: string): RulModel {
-  const bad = (why: string): RulInputError => new RulInputError(RulErrorCodes.badModel, `${source}: not a Pitwall RUL model (${why})`);
+  const bad = (why: string): RulInputError =>
+    new RulInputError(RulErrorCodes.badModel, `${source}: not a Pitwall RUL model (${why})`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -144,7 +159,8 @@ export function parseRulModel(text: string, source: string): RulModel {
     throw bad('not JSON');
   }
   if (!isRecord(raw)) throw bad('not a JSON object');
-  if (raw.format !== RUL_MODEL_FORMAT) throw bad(`format is ${JSON.stringify(raw.format)}, expected "${RUL_MODEL_FORMAT}"`);
+  if (raw.format !== RUL_MODEL_FORMAT)
+    throw bad(`format is ${JSON.stringify(raw.format)}, expected "${RUL_MODEL_FORMAT}"`);
   if (raw.version !== RUL_MODEL_VERSION) {
     throw new RulInputError(
       RulErrorCodes.badModel,
@@ -155,11 +171,17 @@ export function parseRulModel(text: string, source: string): RulModel {
   if (!isNum(raw.cap) || raw.cap <= 0) throw bad('cap');
   const f = raw.features;
   if (!isRecord(f) || !isNumArray(f.channels) || !isNumArray(f.mean) || !isNumArray(f.std)) throw bad('features');
-  if (f.mean.length !== f.channels.length || f.std.length !== f.channels.length || f.channels.some((c) => !Number.isInteger(c) || c < 0 || c > 23)) {
+  if (
+    f.mean.length !== f.channels.length ||
+    f.std.length !== f.channels.length ||
+    f.channels.some((c) => !Number.isInteger(c) || c < 0 || c > 23)
+  ) {
     throw bad('features.channels');
   }
-  if (!Array.isArray(f.kinds) || !f.kinds.every((k) => (FEATURE_KINDS as readonly unknown[]).includes(k))) throw bad('features.kinds');
-  for (const k of ['window', 'recentWindow', 'baselineWindow'] as const) if (!isNum(f[k]) || f[k] < 1) throw bad(`features.${k}`);
+  if (!Array.isArray(f.kinds) || !f.kinds.every((k) => (FEATURE_KINDS as readonly unknown[]).includes(k)))
+    throw bad('features.kinds');
+  for (const k of ['window', 'recentWindow', 'baselineWindow'] as const)
+    if (!isNum(f[k]) || f[k] < 1) throw bad(`features.${k}`);
   const spec = f as unknown as FeatureSpec;
   const cols = featureCount(spec);
   if (!Array.isArray(raw.members) || raw.members.length === 0) throw bad('members');
@@ -175,7 +197,8 @@ export function parseRulModel(text: string, source: string): RulModel {
 function isTree(t: unknown, cols: number): t is Tree {
   if (!isRecord(t)) return false;
   const { feature, threshold, left, right, value } = t;
-  if (!isNumArray(feature) || !isNumArray(threshold) || !isNumArray(left) || !isNumArray(right) || !isNumArray(value)) return false;
+  if (!isNumArray(feature) || !isNumArray(threshold) || !isNumArray(left) || !isNumArray(right) || !isNumArray(value))
+    return false;
   const n = feature.length;
   if (n === 0 || [threshold, left, right, value].some((a) => a.length !== n)) return false;
   // Children must point forward, so prediction always ends at a leaf.
