@@ -39,6 +39,12 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ env: { PITWALL_CLOCK_EPOCH: 'yesterday' } })).toThrow(/ISO-8601/);
   });
 
+  it('takes an empty notification URL as “the simulator’s gateway”, and refuses one that is not http(s)', () => {
+    expect(resolveConfig({ env: {} }).notifyUrl).toBe('');
+    expect(resolveConfig({ env: { PITWALL_NOTIFY_URL: 'http://127.0.0.1:9000/' } }).notifyUrl).toBe('http://127.0.0.1:9000');
+    expect(() => resolveConfig({ env: { PITWALL_NOTIFY_URL: 'smtp://mail' } })).toThrow(/must be an http\(s\) URL/);
+  });
+
   it('applies per-command defaults under the user’s choices', () => {
     expect(resolveConfig({ env: {}, overrides: { speed: 1 } }).speed).toBe(1);
     expect(resolveConfig({ env: { PITWALL_SPEED: '60' }, overrides: { speed: 1 } }).speed).toBe(60);

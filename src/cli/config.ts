@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { PERSONAS as SIM_PERSONAS, type Persona } from '../sim/vehicles.js';
 
-export type SettingType = 'int' | 'number' | 'string' | 'url' | 'level' | 'iso' | 'personas';
+export type SettingType = 'int' | 'number' | 'string' | 'url' | 'optional-url' | 'level' | 'iso' | 'personas';
 
 export interface Setting {
   key: SettingKey;
@@ -26,6 +26,7 @@ export interface Config {
   telematicsUrl: string;
   schedulerUrl: string;
   pitwallUrl: string;
+  notifyUrl: string;
   vehicles: number;
   seed: number;
   speed: number;
@@ -51,6 +52,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'telematicsUrl', flag: 'telematics', env: 'PITWALL_TELEMATICS_URL', type: 'url', doc: 'telematics API base URL' },
   { key: 'schedulerUrl', flag: 'scheduler', env: 'PITWALL_SCHEDULER_URL', type: 'url', doc: 'scheduler API base URL' },
   { key: 'pitwallUrl', flag: 'pitwall-url', env: 'PITWALL_URL', type: 'url', doc: 'Pitwall API base URL (for the mocks, stats and status)' },
+  { key: 'notifyUrl', flag: 'notify-url', env: 'PITWALL_NOTIFY_URL', type: 'optional-url', doc: 'notification provider (SMS, e-mail, push) base URL; empty: the telematics mock’s gateway' },
   { key: 'vehicles', flag: 'vehicles', env: 'PITWALL_VEHICLES', type: 'int', min: 1, max: 100_000, doc: 'simulated fleet size' },
   { key: 'seed', flag: 'seed', env: 'PITWALL_SEED', type: 'int', min: 0, max: 2 ** 31 - 1, doc: 'simulator seed (same seed, same fleet)' },
   { key: 'speed', flag: 'speed', env: 'PITWALL_SPEED', type: 'number', min: 0.001, max: 1_000_000, doc: 'virtual seconds per real second' },
@@ -73,6 +75,7 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   telematicsUrl: 'http://127.0.0.1:8000',
   schedulerUrl: 'http://127.0.0.1:8001',
   pitwallUrl: 'http://127.0.0.1:3000',
+  notifyUrl: '',
   vehicles: 50,
   seed: 42,
   speed: 3600,
@@ -113,7 +116,9 @@ export function parseSetting(setting: Setting, raw: unknown, origin: string): st
       }
       return n;
     }
+    case 'optional-url':
     case 'url':
+      if (setting.type === 'optional-url' && text === '') return '';
       if (typeof text !== 'string' || !/^https?:\/\//.test(text) || !URL.canParse(text)) {
         throw new ConfigError(`${what} must be an http(s) URL such as http://127.0.0.1:8000, got ${JSON.stringify(raw)}`);
       }

@@ -76,7 +76,7 @@ withSettings(
   program
     .command('orchestrator')
     .description('Run the orchestrator, its agents and the HTTP API against real (or mock) telematics and scheduler APIs'),
-  ['telematicsUrl', 'schedulerUrl', 'pollingInterval', 'analysisInterval', 'dataDir', 'port', 'host', 'pitwallUrl', 'speed', 'clockEpoch', 'fetchConcurrency', 'stateTimeout', 'logLevel'],
+  ['telematicsUrl', 'schedulerUrl', 'notifyUrl', 'pollingInterval', 'analysisInterval', 'dataDir', 'port', 'host', 'pitwallUrl', 'speed', 'clockEpoch', 'fetchConcurrency', 'stateTimeout', 'logLevel'],
   ORCH_OVERRIDES,
 ).action(async (_o, cmd: Command) =>
   run(async () => {

@@ -9,7 +9,7 @@ import { createLogger } from './logger.js';
 export async function startOrchestrator(config: Readonly<Config>): Promise<void> {
   const log = createLogger(config.logLevel);
   const clock = clockFor(config);
-  const system = await startSystem({ config, clock, log, notificationUrl: config.telematicsUrl });
+  const system = await startSystem({ config, clock, log, notificationUrl: config.notifyUrl || config.telematicsUrl });
   process.stdout.write(
     [
       pc.bold('Pitwall orchestrator running'),
