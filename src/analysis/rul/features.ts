@@ -36,8 +36,8 @@ export interface FeatureOptions {
 
 export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = {
   kinds: ['mean', 'recent', 'slope', 'drift'],
-  window: 30,
-  recentWindow: 5,
+  window: 20,
+  recentWindow: 10,
   baselineWindow: 20,
 };
 

@@ -26,8 +26,8 @@ export interface GbtParams {
 export const DEFAULT_GBT_PARAMS: GbtParams = {
   rounds: 400,
   learningRate: 0.05,
-  maxDepth: 5,
-  minLeaf: 20,
+  maxDepth: 4,
+  minLeaf: 60,
   lambda: 1,
   rowSample: 0.8,
   colSample: 0.8,
