@@ -15,7 +15,7 @@
  *   fault of C that has not failed yet, false when it has none, and not counted when its fault of C has
  *   already failed; "per vehicle" counts each (vehicle, component) pair ever predicted once;
  * - recall at lead L: a fault is detected when some check ≥ L days before fails_at predicts its component;
- *   only faults whose fails_at is ≥ L days after the first check can be detected that early and count;
+ *   only faults that fail within the evaluated days, and ≥ L days after the first check, count;
  * - days-to-failure error at L: at the last check ≤ L days before fails_at (and within one check interval
  *   of it), |predicted days_to_failure of the component − true days to failure|; misses are counted apart;
  * - urgency: predicted = urgencyFor(predicted_days_to_failure) or none, true = urgencyFor(days until the
@@ -71,6 +71,8 @@ interface FaultRecord {
   firstLeadDays: number | null;
   ratedCritical: boolean;
   errors: Partial<Record<(typeof LEADS)[number], number | null>>;
+  /** what the analysis said about the component about 7 days before fails_at (for --misses) */
+  at7?: string;
 }
 
 const checkPrecision = new Map<Component, Counts>(COMPONENTS.map((c) => [c, { tp: 0, fp: 0 }]));
@@ -130,6 +132,9 @@ for (let vi = 0; vi < truth.length; vi++) {
       for (const L of LEADS) {
         if (lead >= L && lead < L + EVERY_MS / DAY) r.errors[L] = p ? Math.abs(p.days_to_failure - lead) : null;
       }
+      if (lead >= 7 && lead < 7 + EVERY_MS / DAY) {
+        r.at7 = `${gt.vin} ${r.component} fails day ${((r.failsAt - START) / DAY).toFixed(1)}, at lead ${lead.toFixed(1)}: ${p ? `p=${p.probability} dtf=${p.days_to_failure} ${p.evidence?.join(' | ')}` : 'no prediction'}`;
+      }
     }
 
     const pending = planted.filter((f) => now < f.failsAt);
@@ -186,7 +191,7 @@ function rowFor(name: string, comps: readonly Component[]): Row {
   const fs = faults.filter((f) => comps.includes(f.component));
   const recall: Row['recall'] = {};
   for (const L of RECALL_LEADS) {
-    const eligible = fs.filter((f) => f.failsAt - firstCheck >= L * DAY && f.failsAt > firstCheck);
+    const eligible = fs.filter((f) => f.failsAt - firstCheck >= L * DAY && f.failsAt > firstCheck && f.failsAt <= lastCheck);
     const detected = eligible.filter((f) => f.firstLeadDays !== null && f.firstLeadDays >= L).length;
     recall[`${L}d`] = { detected, eligible: eligible.length, recall: ratio(detected, eligible.length) };
   }
@@ -252,6 +257,10 @@ const targets = {
 };
 lines.push(`targets: ${Object.entries(targets).map(([k, v]) => `${k} ${v ? 'met' : 'NOT met'}`).join(', ')}`);
 console.log(lines.join('\n'));
+if (args.includes('--misses')) {
+  const missed = faults.filter((f) => f.failsAt - firstCheck >= 7 * DAY && f.failsAt <= lastCheck && (f.firstLeadDays === null || f.firstLeadDays < 7));
+  console.log(`\nmissed at ≥ 7 days (${missed.length}):\n${missed.map((f) => f.at7 ?? `${f.component} (no check at lead 7)`).join('\n')}`);
+}
 if (args.includes('--fp')) console.log(`\nfalse positives (first ${fpExamples.length}):\n${fpExamples.join('\n')}`);
 
 const outDir = path.resolve(here, '..', '..', 'bench', 'results');

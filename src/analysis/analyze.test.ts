@@ -151,6 +151,43 @@ describe('analyzeVehicle', () => {
     expect(f.days_to_failure).toBe(5);
   });
 
+  it('compares oil pressure at one engine speed: a week of faster driving is not a falling trend', () => {
+    const rand = prng(11);
+    // Healthy pump, but the driver shifts from motorway (high rpm) to town (low rpm) over two weeks.
+    const samples = series({
+      days: 14,
+      perDay: 6,
+      signals: (day) => {
+        const rpm = 3200 - day * 130 + noise(rand, 300);
+        return { [SIGNALS.engineSpeed]: rpm, [SIGNALS.speed]: 40, [SIGNALS.oilPressure]: 120 + 0.09 * rpm + noise(rand, 10) };
+      },
+    });
+    expect(analyzeVehicle(samples, lastTs(samples)).predicted_failures).toEqual([]);
+    // The same driving with a pump losing 4 % a day is found.
+    const rand2 = prng(11);
+    const failing = series({
+      days: 14,
+      perDay: 6,
+      signals: (day) => {
+        const rpm = 3200 - day * 130 + noise(rand2, 300);
+        return { [SIGNALS.engineSpeed]: rpm, [SIGNALS.speed]: 40, [SIGNALS.oilPressure]: (120 + 0.09 * rpm) * (1 - 0.04 * day) + noise(rand2, 10) };
+      },
+    });
+    const r = analyzeVehicle(failing, lastTs(failing));
+    expect(r.predicted_failures.map((f) => f.component)).toEqual(['engine_oil']);
+    expect(r.predicted_failures[0]!.evidence?.[0]).toContain('2000 rpm');
+  });
+
+  it('reads the resting 12 V battery of an electric car, which reports no engine speed', () => {
+    const samples = series({
+      days: 14,
+      perDay: 6,
+      signals: (day) => ({ [SIGNALS.speed]: 0, [SIGNALS.batteryVoltage]: 12.6 - 0.05 * day }),
+    });
+    const r = analyzeVehicle(samples, lastTs(samples));
+    expect(r.predicted_failures.map((f) => f.mode)).toEqual(['weak_12v_battery']);
+  });
+
   it('answers an empty sample set with nothing predicted and zero confidence', () => {
     const r = analyzeVehicle([], T0);
     expect(r).toMatchObject({ predicted_failures: [], predicted_days_to_failure: null, confidence: 0, samples_analyzed: 0 });

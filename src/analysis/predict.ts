@@ -121,7 +121,8 @@ function trendFinding(rule: SignalRule, signal: string, fit: LinearFit, now: num
   const closeness = 1 - Math.min(1, dueDays / opts.horizonDays);
   const perDay = round(fit.slope, 3);
   const name = shortName(signal);
-  const message = `${name} trending ${perDay > 0 ? '+' : ''}${perDay} ${rule.unit}/day over ${fit.n} days (r²=${round(fit.r2)}), now ${round(valueAt(fit, now), 1)} ${rule.unit}, limit ${rule.limit} ${rule.unit} in ${round(dueDays, 1)} days`;
+  const at = rule.adjust ? ` at ${rule.adjust.reference} ${rule.adjust.label}` : '';
+  const message = `${name}${at} trending ${perDay > 0 ? '+' : ''}${perDay} ${rule.unit}/day over ${fit.n} days (r²=${round(fit.r2)}), now ${round(valueAt(fit, now), 1)} ${rule.unit}, limit ${rule.limit} ${rule.unit} in ${round(dueDays, 1)} days`;
   return {
     anomaly: { signal, kind: 'trend', value: perDay, message },
     failure: {

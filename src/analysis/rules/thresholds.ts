@@ -5,6 +5,7 @@
  * coolant 80–100 °C when warm, oil pressure > 150 kPa above 1 200 rpm, a resting 12 V battery 12.2–12.8 V,
  * tyres 200–260 kPa, pads replaced at 85 % wear, automatic transmission fluid 70–100 °C.
  */
+import { DAY } from '../../core/clock.js';
 import { SIGNALS, type Component, type TelemetrySample } from '../../core/telemetry.js';
 
 export type Direction = 'above' | 'below';
@@ -33,6 +34,21 @@ export interface SignalRule {
   level?: number;
   /** A trend whose fitted change over the observed span is smaller than this is noise, not wear. */
   minDelta: number;
+  /**
+   * A signal that depends on how the vehicle is driven is compared at one reference operating point:
+   * each reading is moved along the vehicle's own least-squares slope against `covariate` to `reference`.
+   * Without this, a week of more motorway driving looks like a trend.
+   */
+  adjust?: CovariateAdjustment;
+}
+
+export interface CovariateAdjustment {
+  covariate: (s: TelemetrySample) => number | undefined;
+  reference: number;
+  label: string;
+  /** Physically plausible slopes (signal unit per covariate unit); the fitted slope is clamped to them. */
+  minSlope: number;
+  maxSlope: number;
 }
 
 const RUNNING_RPM = 500;
@@ -41,9 +57,17 @@ const OIL_PRESSURE_RPM = 1200;
 /** Below this the engine is still warming up: a cold-start coolant climb is not a trend. */
 const WARM_COOLANT_C = 60;
 
+/** Oil pressure is compared as if every reading were taken at this engine speed. */
+const OIL_REFERENCE_RPM = 2000;
+/** Gearbox temperature is compared as if every reading were taken at this road speed. */
+const GEARBOX_REFERENCE_KMH = 60;
+
 const rpm = (s: TelemetrySample): number | undefined => s.signals[SIGNALS.engineSpeed];
+const speed = (s: TelemetrySample): number | undefined => s.signals[SIGNALS.speed];
 const running = (s: TelemetrySample): boolean => (rpm(s) ?? 0) >= RUNNING_RPM;
-const resting = (s: TelemetrySample): boolean => rpm(s) === 0 && (s.signals[SIGNALS.speed] ?? 0) === 0;
+// An electric vehicle reports no engine speed at all: absent counts as stopped.
+const resting = (s: TelemetrySample): boolean => (rpm(s) ?? 0) === 0 && (speed(s) ?? 0) === 0;
+const moving = (s: TelemetrySample): boolean => (speed(s) ?? 0) > 0;
 const always = (): boolean => true;
 
 export const SIGNAL_RULES: readonly SignalRule[] = [
@@ -69,9 +93,11 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     limit: 100,
     unit: 'kPa',
     comparable: (s) => (rpm(s) ?? 0) >= OIL_PRESSURE_RPM,
-    conditionLabel: `engine above ${OIL_PRESSURE_RPM} rpm`,
+    conditionLabel: `engine above ${OIL_PRESSURE_RPM} rpm, at ${OIL_REFERENCE_RPM} rpm`,
     exceededDays: 0.25,
     minDelta: 20,
+    // A gear pump's pressure rises with engine speed until the relief valve opens (~0.05–0.2 kPa/rpm).
+    adjust: { covariate: rpm, reference: OIL_REFERENCE_RPM, label: 'rpm', minSlope: 0, maxSlope: 0.3 },
   },
   {
     id: 'battery_voltage_low',
@@ -134,10 +160,13 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     direction: 'above',
     limit: 120,
     unit: '°C',
-    comparable: running,
-    conditionLabel: 'engine running',
+    // Electric drive units have a gearbox but no engine speed: driving is the condition.
+    comparable: moving,
+    conditionLabel: `driving, at ${GEARBOX_REFERENCE_KMH} km/h`,
     exceededDays: 0.5,
     minDelta: 3,
+    // Churning and torque load warm the fluid with road speed (~0.1 °C per km/h).
+    adjust: { covariate: speed, reference: GEARBOX_REFERENCE_KMH, label: 'km/h', minSlope: 0, maxSlope: 0.5 },
   },
 ];
 
@@ -145,12 +174,61 @@ export function beyondLimit(rule: Pick<SignalRule, 'direction' | 'limit'>, value
   return rule.direction === 'above' ? value > rule.limit : value < rule.limit;
 }
 
-/** Readings of one signal that satisfy the rule's condition, oldest first. */
+/** Fewer comparable readings than this cannot estimate a vehicle's own slope against its covariate. */
+const MIN_ADJUST_READINGS = 12;
+
+/**
+ * Readings of one signal that satisfy the rule's condition, oldest first; moved to the rule's reference
+ * operating point when it has one.
+ */
 export function comparableReadings(rule: SignalRule, signal: string, samples: readonly TelemetrySample[]): { t: number; v: number }[] {
   const out: { t: number; v: number }[] = [];
+  const xs: number[] = [];
+  const adjust = rule.adjust;
   for (const s of samples) {
     const v = s.signals[signal];
-    if (v !== undefined && rule.comparable(s)) out.push({ t: s.ts, v });
+    if (v === undefined || !rule.comparable(s)) continue;
+    if (adjust) {
+      const x = adjust.covariate(s);
+      if (x === undefined) continue;
+      xs.push(x);
+    }
+    out.push({ t: s.ts, v });
   }
+  if (!adjust || out.length === 0) return out;
+  const slope = out.length >= MIN_ADJUST_READINGS ? covariateSlope(xs, out) : 0;
+  const b = Math.min(adjust.maxSlope, Math.max(adjust.minSlope, slope));
+  for (let i = 0; i < out.length; i++) out[i]!.v += b * (adjust.reference - xs[i]!);
   return out;
+}
+
+/**
+ * The slope of the signal against its covariate within days (each day centred on its own means), so a
+ * slow change over the weeks, a fault, is not mistaken for the effect of driving faster or slower.
+ */
+function covariateSlope(xs: readonly number[], ys: readonly { t: number; v: number }[]): number {
+  let sxx = 0;
+  let sxy = 0;
+  let start = 0;
+  while (start < ys.length) {
+    const day = Math.floor(ys[start]!.t / DAY);
+    let end = start;
+    let mx = 0;
+    let my = 0;
+    while (end < ys.length && Math.floor(ys[end]!.t / DAY) === day) {
+      mx += xs[end]!;
+      my += ys[end]!.v;
+      end++;
+    }
+    const n = end - start;
+    mx /= n;
+    my /= n;
+    for (let i = start; i < end; i++) {
+      const dx = xs[i]! - mx;
+      sxx += dx * dx;
+      sxy += dx * (ys[i]!.v - my);
+    }
+    start = end;
+  }
+  return sxx === 0 ? 0 : sxy / sxx;
 }
