@@ -60,7 +60,8 @@ export async function printStatus(apiUrl: string, vin: string, json: boolean): P
     }
   }
   if (body.appointment) lines.push('', `appointment ${body.appointment.appointment_id} at ${body.appointment.center_id}, ${body.appointment.start}`);
-  lines.push('', pc.bold('history'));
+  const total = body.state_history_total ?? body.state_history.length;
+  lines.push('', pc.bold(total > body.state_history.length ? `history (latest ${body.state_history.length} of ${total})` : 'history'));
   for (const h of body.state_history) lines.push(`  ${h.timestamp}  ${h.from_state} → ${h.to_state}  ${pc.dim(h.reason)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
