@@ -18,8 +18,10 @@
  *   only faults that fail within the evaluated days, and ≥ L days after the first check, count;
  * - days-to-failure error at L: at the last check ≤ L days before fails_at (and within one check interval
  *   of it), |predicted days_to_failure of the component − true days to failure|; misses are counted apart;
- * - urgency: predicted = urgencyFor(predicted_days_to_failure) or none, true = urgencyFor(days until the
- *   earliest unfailed fault) or none for healthy vehicles; checks after all faults failed are left out;
+ * - urgency: predicted = urgencyFor(the least days_to_failure of the predictions, i.e. the vehicle's
+ *   predicted_days_to_failure, leaving out components whose fault already failed) or none; true =
+ *   urgencyFor(days until the earliest unfailed fault) or none for healthy vehicles; checks after all
+ *   faults failed are left out;
  * - critical faults: those failing less than one day after the first check; "rated critical" means a
  *   check before fails_at predicts the component with days_to_failure < 1.
  */
@@ -140,7 +142,10 @@ for (let vi = 0; vi < truth.length; vi++) {
     const pending = planted.filter((f) => now < f.failsAt);
     if (gt.healthy || pending.length > 0) {
       const trueLevel: Level = gt.healthy ? 'none' : urgencyFor(Math.min(...pending.map((f) => (f.failsAt - now) / DAY)));
-      const predLevel: Level = result.predicted_days_to_failure === null ? 'none' : urgencyFor(result.predicted_days_to_failure);
+      // A component whose fault already failed stays broken (no repairs here): its prediction is right but no longer scored.
+      const failed = new Set(planted.filter((f) => now >= f.failsAt).map((f) => f.component));
+      const live = predicted.filter((p) => !failed.has(p.component));
+      const predLevel: Level = live.length === 0 ? 'none' : urgencyFor(Math.min(...live.map((p) => p.days_to_failure)));
       const row = confusion.get(trueLevel)!;
       row.set(predLevel, row.get(predLevel)! + 1);
       if (gt.healthy) {

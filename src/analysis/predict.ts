@@ -7,7 +7,7 @@ import type { Anomaly, PredictedFailure } from '../core/payloads.js';
 import type { Component, TelemetrySample } from '../core/telemetry.js';
 import type { DtcCatalog, DtcSeverity } from './dtc.js';
 import { beyondLimit, comparableReadings, type SignalRule } from './rules/thresholds.js';
-import { dailyMedians, daysUntil, fitLine, quantile, valueAt, type LinearFit } from './trend.js';
+import { dailyMedians, daysUntil, fitLine, quantile, valueAt, type LinearFit, type Point } from './trend.js';
 
 export interface PredictOptions {
   /** Trends reaching their limit later than this are not reported. @default 180 */
@@ -69,13 +69,14 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
       const message = `${name} ${level === 0.5 ? 'median' : `p${Math.round(level * 100)}`} ${round(recentLevel, 1)} ${rule.unit} over ${recent.length} recent readings (${rule.conditionLabel}) is ${rule.direction} the limit ${rule.limit} ${rule.unit}`;
       out.anomalies.push({ signal, kind: 'threshold', value: round(recentLevel, 2), message });
       if (recent.length >= MIN_RECENT) {
+        const days = daysPastLimit(rule, readings, recentLevel, level);
         out.failures.push({
           component: rule.component,
           mode: rule.mode,
           probability: round(0.7 + 0.25 * (beyond / recent.length)),
-          days_to_failure: rule.exceededDays,
+          days_to_failure: round(days),
           days_to_failure_low: 0,
-          days_to_failure_high: rule.exceededDays * 2,
+          days_to_failure_high: round(Math.max(days, rule.exceededDays) * 2),
           evidence: [message],
         });
       }
@@ -96,6 +97,22 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
     }
   }
   return out;
+}
+
+/** Days of daily values whose slope rates how fast a signal already past its limit is still moving. */
+const PAST_LIMIT_TREND_DAYS = 4;
+
+/**
+ * Days to failure of a signal already past its service limit: `exceededDays`, or sooner when the last
+ * days' trend reaches the rule's failure point first (0 once it is there).
+ */
+function daysPastLimit(rule: SignalRule, readings: readonly Point[], current: number, level: number): number {
+  if (rule.failurePoint === undefined) return rule.exceededDays;
+  if (beyondLimit({ direction: rule.direction, limit: rule.failurePoint }, current)) return 0;
+  const fit = fitLine(dailyMedians(readings, level).slice(-PAST_LIMIT_TREND_DAYS));
+  const degrading = fit !== null && (rule.direction === 'above' ? fit.slope > 0 : fit.slope < 0);
+  if (!fit || fit.n < 3 || !degrading) return rule.exceededDays;
+  return Math.min(rule.exceededDays, (rule.failurePoint - current) / fit.slope);
 }
 
 interface TrendFinding {

@@ -27,6 +27,13 @@ export interface SignalRule {
   /** Days to failure assumed once the limit is already passed: how soon the consequence follows. */
   exceededDays: number;
   /**
+   * Where the part actually fails (beyond the service limit): metal on the disc, a tyre too soft to
+   * steer, a battery that no longer cranks. Once past the service limit, the recent trend is
+   * extrapolated to this point, so a fast fall is rated by how fast it falls rather than by
+   * `exceededDays` alone.
+   */
+  failurePoint?: number;
+  /**
    * The statistic of recent readings (and of each day) compared with the limit. The median by default;
    * a higher quantile for the resting battery, whose readings include brief cranking dips to ~10.3 V.
    * @default 0.5
@@ -110,6 +117,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     comparable: resting,
     conditionLabel: 'engine off, vehicle at rest',
     exceededDays: 3,
+    failurePoint: 11.4,
     minDelta: 0.15,
     level: 0.75,
   },
@@ -137,6 +145,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     comparable: always,
     conditionLabel: 'any',
     exceededDays: 2,
+    failurePoint: 150,
     minDelta: 8,
   },
   {
@@ -150,6 +159,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     comparable: always,
     conditionLabel: 'any',
     exceededDays: 5,
+    failurePoint: 95,
     minDelta: 2,
   },
   {
