@@ -188,6 +188,15 @@ describe('analyzeVehicle', () => {
     expect(r.predicted_failures.map((f) => f.mode)).toEqual(['weak_12v_battery']);
   });
 
+  it('rates a tyre past its service limit and still falling fast by when it reaches the failure point', () => {
+    // 205 kPa falling 12 kPa a day: 169 kPa on day 3, below the 180 kPa limit; 150 kPa is 1.6 days on.
+    const samples = series({ days: 4, perDay: 6, signals: (day) => ({ [TYRE_FL]: 205 - 12 * day }) });
+    const f = analyzeVehicle(samples, lastTs(samples)).predicted_failures[0]!;
+    expect(f.component).toBe('tyres');
+    expect(f.days_to_failure).toBeGreaterThan(0.5);
+    expect(f.days_to_failure).toBeLessThan(2);
+  });
+
   it('answers an empty sample set with nothing predicted and zero confidence', () => {
     const r = analyzeVehicle([], T0);
     expect(r).toMatchObject({ predicted_failures: [], predicted_days_to_failure: null, confidence: 0, samples_analyzed: 0 });
