@@ -2,6 +2,7 @@
  * Deterministic, stateless randomness: every value is a pure function of its inputs, so telemetry at
  * any time can be recomputed on demand without storing histories or advancing a generator.
  */
+import { mulberry32 } from '../core/prng.js';
 
 /** 32-bit hash of a string (FNV-1a, then an avalanche step). */
 export function hashString(s: string): number {
@@ -49,16 +50,9 @@ export function gauss(...parts: number[]): number {
 
 /** A sequential generator (mulberry32) for one-off construction such as building a fleet. */
 export class Rng {
-  private state: number;
+  readonly next: () => number;
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
   between(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { syntheticUnits, toCmapssText } from '../../src/analysis/rul/synthetic.js';
-import { mulberry32 } from '../../src/analysis/rul/prng.js';
+import { mulberry32 } from '../../src/core/prng.js';
 import { runCli } from './harness.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pitwall-rul-'));

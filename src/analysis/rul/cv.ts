@@ -5,7 +5,7 @@
 import type { CmapssUnit } from './cmapss.js';
 import { rmse, nasaScore } from './metrics.js';
 import { predictAt, trainRulModel, type RulTrainOptions } from './model.js';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../core/prng.js';
 
 export interface CvOptions {
   folds: number;

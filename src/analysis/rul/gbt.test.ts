@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_GBT_PARAMS, predictGbt, trainGbt, type Matrix } from './gbt.js';
 import { rmse } from './metrics.js';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../core/prng.js';
 
 function dataset(n: number, seed: number): { x: Matrix; y: Float64Array } {
   const rand = mulberry32(seed);

@@ -5,7 +5,7 @@
  * the larger one's is the parent's minus it. Row and column subsampling draw from a seeded PRNG,
  * so the same seed gives the same trees.
  */
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../core/prng.js';
 
 export interface GbtParams {
   rounds: number;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RulErrorCodes, RulInputError } from './errors.js';
 import { DEFAULT_GBT_PARAMS } from './gbt.js';
 import { rmse } from './metrics.js';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../core/prng.js';
 import {
   parseRulModel,
   predictRul,

@@ -3,7 +3,7 @@
  * over the last part of each life and moves a few sensors, the rest are constant or pure noise.
  */
 import { CMAPSS_CHANNELS, type CmapssUnit } from './cmapss.js';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../core/prng.js';
 
 export interface SyntheticOptions {
   units: number;

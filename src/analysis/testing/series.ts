@@ -1,21 +1,13 @@
 /** Synthetic telemetry for analysis tests: deterministic noise, days of samples, wire or validated form. */
 import { DAY, HOUR } from '../../core/clock.js';
+import { mulberry32 } from '../../core/prng.js';
 import type { TelemetrySample } from '../../core/telemetry.js';
 
 export const TEST_VIN = '1HGCM82633A004352';
 export const T0 = Date.UTC(2025, 0, 1);
 
-/** mulberry32: a seeded PRNG so "noise" is the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG so "noise" is the same on every run. */
+export const prng = mulberry32;
 
 /** Uniform noise in [-amplitude, amplitude]. */
 export function noise(rand: () => number, amplitude: number): number {

@@ -1,6 +1,7 @@
-/** Seeded pseudo-random numbers, so that training is reproducible bit for bit for a given seed. */
-
-/** mulberry32: 32-bit state, good enough for row and column subsampling, and cheap. Returns [0, 1). */
+/**
+ * mulberry32: a seeded 32-bit pseudo-random generator returning numbers in [0, 1). Cheap and good
+ * enough for simulation, subsampling and test noise; the same seed gives the same sequence everywhere.
+ */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
