@@ -2,9 +2,8 @@
 import { channelAgent, type Agent, type AgentContext } from '../bus/agent.js';
 import type { Envelope } from '../core/envelope.js';
 import { AGENTS, CHANNELS } from '../core/envelope.js';
-import type { AnalysisResult } from '../core/payloads.js';
 import { validateSample, type TelemetrySample } from '../core/telemetry.js';
-import { analyzeVehicle, type AnalyzeOptions } from './analyze.js';
+import { analyzeVehicle, type AnalysisResultWithQuality, type AnalyzeOptions } from './analyze.js';
 import { parseAnalysisRequest } from './request.js';
 
 export interface DataAnalysisAgentOptions extends AnalyzeOptions {
@@ -14,6 +13,8 @@ export interface DataAnalysisAgentOptions extends AnalyzeOptions {
   maxAttempts?: number;
   /** @default 100 000 */
   maxSamples?: number;
+  /** A request whose JSON would be larger than this is refused unread. @default 8 MiB */
+  maxRequestBytes?: number;
 }
 
 export interface AgentFailedPayload {
@@ -28,7 +29,7 @@ export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAge
 
   async function handle(env: Envelope): Promise<void> {
     const now = ctx.clock.now();
-    const parsed = parseAnalysisRequest(env.payload, opts.maxSamples);
+    const parsed = parseAnalysisRequest(env.payload, opts.maxSamples, opts.maxRequestBytes);
     if (!parsed.ok) {
       // A malformed request fails the same way on every retry: answer it instead of throwing.
       log.warn({ correlation_id: env.header.correlation_id, error: parsed.error }, 'analysis request rejected');
@@ -42,13 +43,17 @@ export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAge
     for (const raw of samples) {
       const v = validateSample(raw, now);
       const reason = !v.ok ? v.rejection.reason : v.sample.vin !== vin ? 'other_vin' : null;
-      if (v.ok && reason === null) valid.push(v.sample);
-      else if (reason) rejected.set(reason, (rejected.get(reason) ?? 0) + 1);
+      if (v.ok && reason === null) {
+        valid.push(v.sample);
+        // Signals Pitwall does not know are dropped, not fatal; each dropped reading is counted.
+        if (v.ignoredSignals.length > 0) rejected.set('unknown_signal', (rejected.get('unknown_signal') ?? 0) + v.ignoredSignals.length);
+      } else if (reason) rejected.set(reason, (rejected.get(reason) ?? 0) + 1);
     }
     if (rejected.size > 0) {
       log.warn({ correlation_id: env.header.correlation_id, vin, rejected: Object.fromEntries(rejected) }, 'samples excluded from analysis');
     }
-    const result: AnalysisResult = { ...analyzeVehicle(valid, now, opts), vin };
+    const intake = { received: samples.length, rejected: Object.fromEntries(rejected) };
+    const result: AnalysisResultWithQuality = { ...analyzeVehicle(valid, now, opts, intake), vin };
     log.debug({ vin, samples: valid.length, failures: result.predicted_failures.length }, 'analysis done');
     await ctx.bus.publish(CHANNELS.analysisResult, ctx.envelopes.reply(env, 'analysis_result', result));
   }

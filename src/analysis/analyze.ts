@@ -4,7 +4,24 @@ import type { AnalysisResult, Anomaly, PredictedFailure } from '../core/payloads
 import type { TelemetrySample } from '../core/telemetry.js';
 import { builtInDtcCatalog, type DtcCatalog } from './dtc.js';
 import { DEFAULT_PREDICT_OPTIONS, evaluateDtcs, evaluateRule, mergeByComponent } from './predict.js';
+import { coverageDays, isUsable, screenSamples, type DataQuality, type ScreenOptions } from './quality.js';
 import { SIGNAL_RULES, type SignalRule } from './rules/thresholds.js';
+
+/**
+ * The result with the vehicle's data quality. `data_quality` is optional so the core AnalysisResult
+ * (which does not declare it yet) stays the wire contract; readers that know it get it.
+ */
+export interface AnalysisResultWithQuality extends AnalysisResult {
+  data_quality?: DataQuality;
+}
+
+/** What happened to a request's samples before they reached the analysis (counted by the agent). */
+export interface Intake {
+  /** samples in the request */
+  received: number;
+  /** samples rejected before analysis, by reason */
+  rejected: Readonly<Record<string, number>>;
+}
 
 export const MODEL_VERSION = 'rules-trend-1.0';
 
@@ -18,6 +35,8 @@ export interface AnalyzeOptions {
   horizonDays?: number;
   /** @default SIGNAL_RULES */
   rules?: readonly SignalRule[];
+  /** thresholds of the stuck-sensor test */
+  screen?: ScreenOptions;
 }
 
 const defaultCatalog = builtInDtcCatalog();
@@ -36,9 +55,26 @@ function confidenceOf(samples: readonly TelemetrySample[]): number {
   return Math.round(c * 100) / 100;
 }
 
-/** Analyses validated samples of one vehicle (any order). */
-export function analyzeVehicle(samples: readonly TelemetrySample[], now: number, opts: AnalyzeOptions = {}): AnalysisResult {
-  const sorted = [...samples].sort((a, b) => a.ts - b.ts);
+function excludedCounts(...parts: ReadonlyArray<Readonly<Record<string, number>>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of parts) {
+    for (const [reason, n] of Object.entries(part)) if (n > 0) out[reason] = (out[reason] ?? 0) + n;
+  }
+  return out;
+}
+
+/**
+ * Analyses validated samples of one vehicle (any order). Stuck and spiking readings are excluded first;
+ * `intake` (default: every sample received was valid) completes the data-quality report.
+ */
+export function analyzeVehicle(
+  samples: readonly TelemetrySample[],
+  now: number,
+  opts: AnalyzeOptions = {},
+  intake: Intake = { received: samples.length, rejected: {} },
+): AnalysisResultWithQuality {
+  const screened = screenSamples(samples, opts.screen);
+  const sorted = screened.samples.filter(isUsable);
   const predictOpts = { ...DEFAULT_PREDICT_OPTIONS, ...(opts.horizonDays !== undefined ? { horizonDays: opts.horizonDays } : {}) };
   const anomalies: Anomaly[] = [];
   const candidates: PredictedFailure[] = [];
@@ -62,5 +98,13 @@ export function analyzeVehicle(samples: readonly TelemetrySample[], now: number,
     confidence: confidenceOf(sorted),
     samples_analyzed: sorted.length,
     model_version: MODEL_VERSION,
+    data_quality: {
+      samples_received: intake.received,
+      samples_used: sorted.length,
+      excluded: excludedCounts(intake.rejected, screened.excluded),
+      signals_stuck: screened.signalsStuck,
+      gaps: screened.gaps,
+      coverage_days: coverageDays(sorted),
+    },
   };
 }

@@ -6,3 +6,7 @@ export { loadDtcCatalog, parseDtcCsv, builtInDtcCatalog, classifyDescription } f
 export type { DtcCatalog, DtcInfo, DtcSeverity, LoadDtcCatalogResult } from './dtc.js';
 export { SIGNAL_RULES } from './rules/thresholds.js';
 export type { SignalRule } from './rules/thresholds.js';
+export type { AnalysisResultWithQuality, Intake } from './analyze.js';
+export { screenSamples, coverageDays } from './quality.js';
+export type { DataQuality, ScreenOptions, Screened, ScreenReason } from './quality.js';
+export { parseAnalysisRequest, jsonSizeUpTo, MAX_REQUEST_BYTES, MAX_SAMPLES_PER_REQUEST } from './request.js';
