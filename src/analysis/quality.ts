@@ -49,10 +49,14 @@ const SPIKE_RANGE_SHARE = 0.1;
 const MOVING_RANGE_SHARE = 0.05;
 /** A run is stuck only if this many times longer than the signal's typical run (slow, rounded signals repeat). */
 const STUCK_RUN_FACTOR = 10;
-/** A gap is this many times the signal's usual (95th percentile) interval… */
+/** A gap is this many times the signal's usual (median) interval… */
 const GAP_FACTOR = 3;
-/** …and at least this long: a vehicle parked overnight is not a dropout. */
-const MIN_GAP_MS = HOUR;
+/** …and at least a day: a vehicle parked overnight is not a dropout… */
+const MIN_GAP_MS = DAY;
+/** …unless the vehicle kept reporting other signals through it (a sensor dropout), then at least this long. */
+const MIN_SENSOR_GAP_MS = HOUR;
+/** Samples without the signal in between that make a gap a sensor dropout. */
+const MIN_SAMPLES_IN_SENSOR_GAP = 3;
 
 interface Reading {
   /** index into the sorted samples */
@@ -98,6 +102,8 @@ function spikes(signal: string, readings: readonly Reading[]): number[] {
     for (let j = Math.max(0, k - SPIKE_HALF_WINDOW); j <= Math.min(readings.length - 1, k + SPIKE_HALF_WINDOW); j++) {
       if (j !== k) around.push(readings[j]!.v);
     }
+    // A value the signal also takes nearby (a parked reading among driving ones) is a state, not a spike.
+    if (around.some((x) => Math.abs(v - x) <= floor)) continue;
     const m = median(around);
     const mad = median(around.map((x) => Math.abs(x - m)));
     if (Math.abs(v - m) > floor + SPIKE_MADS * 1.4826 * mad) out.push(k);
@@ -147,8 +153,14 @@ function countGaps(readings: readonly Reading[]): number {
   if (readings.length < 3) return 0;
   const intervals: number[] = [];
   for (let k = 1; k < readings.length; k++) intervals.push(readings[k]!.t - readings[k - 1]!.t);
-  const limit = Math.max(MIN_GAP_MS, GAP_FACTOR * quantile(intervals, 0.95));
-  return intervals.filter((d) => d > limit).length;
+  const usual = GAP_FACTOR * quantile(intervals, 0.5);
+  let gaps = 0;
+  for (let k = 1; k < readings.length; k++) {
+    const d = intervals[k - 1]!;
+    const sensorOnly = readings[k]!.i - readings[k - 1]!.i - 1 >= MIN_SAMPLES_IN_SENSOR_GAP;
+    if (d > Math.max(usual, sensorOnly ? MIN_SENSOR_GAP_MS : MIN_GAP_MS)) gaps++;
+  }
+  return gaps;
 }
 
 /** Screens validated samples of one vehicle (any order); returns them sorted, without the excluded readings. */
