@@ -4,16 +4,11 @@ import type { AnalysisResult, Anomaly, PredictedFailure } from '../core/payloads
 import type { TelemetrySample } from '../core/telemetry.js';
 import { builtInDtcCatalog, type DtcCatalog } from './dtc.js';
 import { DEFAULT_PREDICT_OPTIONS, evaluateDtcs, evaluateRule, mergeByComponent } from './predict.js';
-import { coverageDays, isUsable, screenSamples, type DataQuality, type ScreenOptions } from './quality.js';
+import { coverageDays, isUsable, screenSamples, type ScreenOptions } from './quality.js';
 import { SIGNAL_RULES, type SignalRule } from './rules/thresholds.js';
 
-/**
- * The result with the vehicle's data quality. `data_quality` is optional so the core AnalysisResult
- * (which does not declare it yet) stays the wire contract; readers that know it get it.
- */
-export interface AnalysisResultWithQuality extends AnalysisResult {
-  data_quality?: DataQuality;
-}
+/** The analysis result; `data_quality` is part of the wire contract (src/core/payloads.ts). */
+export type AnalysisResultWithQuality = AnalysisResult;
 
 /** What happened to a request's samples before they reached the analysis (counted by the agent). */
 export interface Intake {

@@ -8,18 +8,7 @@ import { SIGNAL_SPECS, type TelemetrySample } from '../core/telemetry.js';
 import { quantile } from './trend.js';
 
 /** Reported with every analysis result (snake_case: it travels on the bus). */
-export interface DataQuality {
-  samples_received: number;
-  /** samples that contributed at least one reading or trouble code */
-  samples_used: number;
-  /** samples rejected (validation reason) and readings excluded (`stuck_sensor`, `spike`), by reason */
-  excluded: Record<string, number>;
-  signals_stuck: string[];
-  /** dropouts: intervals without a reading of a signal much longer than its usual sampling interval */
-  gaps: number;
-  /** distinct UTC days with used samples */
-  coverage_days: number;
-}
+export type { DataQuality } from '../core/payloads.js';
 
 export type ScreenReason = 'stuck_sensor' | 'spike';
 

@@ -21,6 +21,20 @@ export interface Anomaly {
   message: string;
 }
 
+/** How good the data behind an analysis was (wire shape). */
+export interface DataQuality {
+  samples_received: number;
+  /** samples that contributed at least one reading or trouble code */
+  samples_used: number;
+  /** samples rejected (validation reason) and readings excluded (`stuck_sensor`, `spike`, …), by reason */
+  excluded: Record<string, number>;
+  signals_stuck: string[];
+  /** dropouts: intervals without a reading of a signal much longer than its usual sampling interval */
+  gaps: number;
+  /** distinct UTC days with used samples */
+  coverage_days: number;
+}
+
 export interface AnalysisResult {
   vin: string;
   anomalies: Anomaly[];
@@ -31,6 +45,7 @@ export interface AnalysisResult {
   confidence: number;
   samples_analyzed: number;
   model_version: string;
+  data_quality?: DataQuality;
 }
 
 export interface AnalysisRequest {
