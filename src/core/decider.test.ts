@@ -430,6 +430,71 @@ describe('scheduling, service and feedback', () => {
       });
   });
 
+  it('records one training label per serviced component, paired with what the analysis predicted for it', () => {
+    const awaiting = reach('awaiting_service');
+    // reach() applies one event a minute from T0; the analysis result is the third.
+    expect(awaiting.analysedAt).toBe(T0 + 3 * MINUTE);
+    const servicedAt = T0 + 3 * DAY;
+    const event: WorkflowEvent = {
+      type: 'service_completed',
+      report: {
+        vin: VIN,
+        appointment_id: 'appt-1',
+        completed_at: new Date(servicedAt).toISOString(),
+        findings: [
+          { component: 'brakes', finding: 'not_found' },
+          { component: 'cooling', finding: 'not_found' },
+          { component: 'cooling', finding: 'confirmed', notes: 'pump seal leaking' },
+        ],
+      },
+    };
+    given(awaiting)
+      .when(event, NOW)
+      .then((d) => {
+        const recorded = d.effects.filter((e) => e.kind === 'record_labels');
+        expect(recorded).toEqual([
+          {
+            kind: 'record_labels',
+            labels: [
+              { correlation_id: CID, vin: VIN, component: 'brakes', finding: 'not_found', serviced_at: servicedAt, predicted: null },
+              {
+                correlation_id: CID,
+                vin: VIN,
+                component: 'cooling',
+                finding: 'confirmed',
+                serviced_at: servicedAt,
+                predicted: { mode: 'pump_failure', probability: 0.8, days_to_failure: 3, analysed_at: T0 + 3 * MINUTE },
+                notes: 'pump seal leaking',
+              },
+            ],
+          },
+        ]);
+      });
+  });
+
+  it('records no labels for a report without findings, and labels of a workflow stored before analysedAt say null', () => {
+    const { analysedAt: _dropped, ...old } = reach('awaiting_service');
+    const empty: WorkflowEvent = {
+      type: 'service_completed',
+      report: { vin: VIN, appointment_id: 'appt-1', completed_at: new Date(T0).toISOString(), findings: [] },
+    };
+    given(old)
+      .when(empty, NOW)
+      .then((d) => expect(d.effects.some((e) => e.kind === 'record_labels')).toBe(false));
+    given(old)
+      .when(serviced('appt-1', 'confirmed'), NOW)
+      .then((d) => {
+        const recorded = d.effects.find((e) => e.kind === 'record_labels');
+        expect(recorded?.kind === 'record_labels' && recorded.labels[0]?.predicted?.analysed_at).toBeNull();
+      });
+  });
+
+  it('an update that predicts something keeps its arrival time with it', () => {
+    given(reach('awaiting_service'))
+      .when({ type: 'analysis_result', result: analysis(20) }, NOW)
+      .then((d) => expect(d.workflow.analysedAt).toBe(NOW));
+  });
+
   it('takes a service report that arrives while the booking confirmation is still missing (lost in a crash)', () => {
     given(reach('scheduling_service'))
       .when(serviced('appt-lost'), NOW)
@@ -673,7 +738,7 @@ describe('updates on an open workflow', () => {
     ['scheduling_service', 3, 5],
   ];
   for (const [state, before, after] of sameOrBetter) {
-    it(`in ${state} (${before} days), a new analysis of ${after} days only updates the stored analysis`, () => {
+    it(`in ${state} (${before} days), a new analysis of ${after} days only updates the stored analysis (and when it came)`, () => {
       const wf = reach(state, before);
       given(wf)
         .when(analysisEvent(after), NOW)
@@ -682,8 +747,9 @@ describe('updates on an open workflow', () => {
           expect(d.effects).toEqual([]);
           expect(d.ignored).toBeUndefined();
           expect(d.workflow.analysis).toEqual(analysis(after));
-          const { analysis: _a, version: _v, updatedAt: _u, ...rest } = d.workflow;
-          const { analysis: _b, version: _w, updatedAt: _x, ...restBefore } = wf;
+          expect(d.workflow.analysedAt).toBe(NOW);
+          const { analysis: _a, analysedAt: _t, version: _v, updatedAt: _u, ...rest } = d.workflow;
+          const { analysis: _b, analysedAt: _s, version: _w, updatedAt: _x, ...restBefore } = wf;
           expect(rest).toEqual(restBefore);
         });
     });

@@ -3,7 +3,15 @@
  * No I/O, no clock, no randomness: the shell supplies `now` and applies the decision in one transaction.
  */
 import { AGENTS, CHANNELS } from './envelope.js';
-import type { AnalysisResult, CustomerResponse, FeedbackRequest, ManufacturingFailure } from './payloads.js';
+import type {
+  AnalysisResult,
+  CustomerResponse,
+  FeedbackRequest,
+  ManufacturingFailure,
+  PredictedFailure,
+  ServiceCompleted,
+  ServiceLabel,
+} from './payloads.js';
 import { isWorse, urgencyFor, type Urgency } from './urgency.js';
 import { DAY, HOUR, isoTime } from './clock.js';
 import {
@@ -123,6 +131,7 @@ function onAnalysis(s: Step, result: AnalysisResult): Decision {
   const level = result.predicted_days_to_failure === null ? null : urgencyFor(result.predicted_days_to_failure);
   if (wf.state === 'analyzing_data') {
     wf.analysis = result;
+    wf.analysedAt = s.now;
     s.go('assessing_urgency', `analysis received: ${level ?? 'no failure predicted'}`);
     if (result.anomalies.length > 0 || result.predicted_failures.length > 0) s.count('anomalies_detected');
     return assess(s, level);
@@ -135,6 +144,7 @@ function onAnalysis(s: Step, result: AnalysisResult): Decision {
   // about those components), and escalate when it is worse.
   if (result.predicted_failures.length === 0) return s.done('update predicts nothing; the case keeps its analysis');
   wf.analysis = result;
+  wf.analysedAt = s.now;
   if (level === null || !isWorse(level, wf.urgency)) return s.done();
   const from = wf.urgency;
   const why = `urgency escalated ${from ?? 'none'} → ${level}`;
@@ -278,6 +288,8 @@ function onServiceCompleted(s: Step, event: Extract<WorkflowEvent, { type: 'serv
     payload: label,
     key: 'insights:service',
   });
+  const labels = serviceLabels(wf, event.report, s.now);
+  if (labels.length > 0) s.effects.push({ kind: 'record_labels', labels });
   const respondBy = s.now + s.cfg.feedbackWindowMs;
   const request: FeedbackRequest = {
     vin: wf.vin,
@@ -294,6 +306,48 @@ function onServiceCompleted(s: Step, event: Extract<WorkflowEvent, { type: 'serv
   });
   s.timer('feedback_deadline', respondBy);
   return s.done();
+}
+
+/**
+ * One training label per serviced component, paired with what the case's analysis predicted for it.
+ * A component reported twice counts as confirmed if any of its reports is: the fault was found.
+ */
+export function serviceLabels(wf: Readonly<Workflow>, report: ServiceCompleted, now: number): ServiceLabel[] {
+  const completedAt = Date.parse(report.completed_at);
+  const servicedAt = Number.isFinite(completedAt) ? completedAt : now;
+  const byComponent = new Map<string, ServiceLabel>();
+  for (const f of report.findings) {
+    const seen = byComponent.get(f.component);
+    if (seen && (seen.finding === 'confirmed' || f.finding !== 'confirmed')) continue;
+    const p = mostLikely(wf.analysis?.predicted_failures ?? [], f.component);
+    byComponent.set(f.component, {
+      correlation_id: wf.correlationId,
+      vin: wf.vin,
+      component: f.component,
+      finding: f.finding,
+      serviced_at: servicedAt,
+      predicted: p
+        ? {
+            mode: p.mode,
+            probability: p.probability,
+            days_to_failure: p.days_to_failure,
+            analysed_at: wf.analysedAt ?? null,
+          }
+        : null,
+      ...(f.notes !== undefined ? { notes: f.notes } : {}),
+    });
+  }
+  return [...byComponent.values()];
+}
+
+/** The analysis may predict several modes for one component; the label keeps the most probable. */
+function mostLikely(predicted: readonly PredictedFailure[], component: string): PredictedFailure | null {
+  let best: PredictedFailure | null = null;
+  for (const p of predicted) {
+    if (p.component !== component) continue;
+    if (!best || p.probability > best.probability) best = p;
+  }
+  return best;
 }
 
 function onTimer(s: Step, timer: Extract<WorkflowEvent, { type: 'timer_fired' }>['timer']): Decision {

@@ -128,6 +128,22 @@ export interface ServiceCompleted {
   findings: { component: Component; finding: ServiceFinding; notes?: string }[];
 }
 
+/**
+ * A technician's finding for one component of one case, kept as a training label for the learned
+ * model: `confirmed` (the predicted fault was really there) or `not_found` (a false alarm).
+ */
+export interface ServiceLabel {
+  correlation_id: string;
+  vin: string;
+  component: Component;
+  finding: ServiceFinding;
+  /** epoch ms of the service (the report's completed_at) */
+  serviced_at: number;
+  /** what the analysis predicted for this component when the case was opened, or null when it predicted nothing for it */
+  predicted: { mode: string; probability: number; days_to_failure: number; analysed_at: number | null } | null;
+  notes?: string;
+}
+
 export interface FeedbackRequest {
   vin: string;
   appointment_id: string;

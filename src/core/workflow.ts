@@ -10,6 +10,7 @@ import type {
   Feedback,
   SchedulingResult,
   ServiceCompleted,
+  ServiceLabel,
 } from './payloads.js';
 import type { AgentName, Channel, Priority } from './envelope.js';
 import type { TelemetrySampleWire } from './telemetry.js';
@@ -71,6 +72,11 @@ export interface Workflow {
   retryState: WorkflowState | null;
   lastError: string | null;
   analysis: AnalysisResult | null;
+  /**
+   * When `analysis` arrived (epoch ms): a label pairs the prediction with the service, and a days-to-failure
+   * means something only from the moment it was made. Absent in workflows stored before it existed.
+   */
+  analysedAt?: number | null;
   engagement: EngagementProgress;
   customerResponse: CustomerResponse | null;
   appointment: Appointment | null;
@@ -123,7 +129,9 @@ export type Effect =
     }
   | { kind: 'set_timer'; name: TimerName; dueAt: number; seq: number }
   | { kind: 'clear_timers' }
-  | { kind: 'count'; counter: Counter; by: number };
+  | { kind: 'count'; counter: Counter; by: number }
+  /** Findings of a service, stored as training labels in the decision's own transaction. */
+  | { kind: 'record_labels'; labels: ServiceLabel[] };
 
 export const COUNTERS = [
   'anomalies_detected',
@@ -210,6 +218,7 @@ export function newWorkflow(vin: string, correlationId: string, now: number, pre
     retryState: null,
     lastError: null,
     analysis: null,
+    analysedAt: null,
     engagement: { attempts: 0, reminders: 0, escalations: 0, respondBy: null, lastDelivery: null },
     customerResponse: null,
     appointment: null,

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock/clocks.js';
 import { CHANNELS, AGENTS } from '../core/envelope.js';
-import { sample } from '../core/testing/fixtures.js';
+import { CID as CASE_CID, VIN as CASE_VIN, reach, sample, serviced } from '../core/testing/fixtures.js';
+import type { ServiceLabel } from '../core/payloads.js';
 import { DEFAULT_WORKFLOW_CONFIG, newWorkflow, type Decision, type WorkflowEvent } from '../core/workflow.js';
 import { createSqliteStore } from '../store/index.js';
 import type { DecisionCommit, Store } from '../store/port.js';
@@ -203,5 +204,68 @@ describe('commitOf', () => {
     const [, [second]] = spy.mock.calls.map(([batch]) => batch) as [DecisionCommit[], DecisionCommit[]];
     expect(second).not.toHaveProperty('inboundId');
     expect(second?.outbox).toEqual([]);
+  });
+
+  it('turns record_labels effects into the commit’s labels, and adds no labels key without them', () => {
+    const brakes: ServiceLabel = {
+      correlation_id: 'workflow-1',
+      vin: previous.vin,
+      component: 'brakes',
+      finding: 'confirmed',
+      serviced_at: T0,
+      predicted: { mode: 'pad_wear', probability: 0.9, days_to_failure: 3, analysed_at: T0 - 5000 },
+    };
+    const tyres: ServiceLabel = { ...brakes, component: 'tyres', finding: 'not_found', predicted: null };
+    const decision: Decision = {
+      workflow: after,
+      transitions: [],
+      effects: [
+        { kind: 'record_labels', labels: [brakes] },
+        { kind: 'count', counter: 'failures_prevented', by: 1 },
+        { kind: 'record_labels', labels: [tyres] },
+      ],
+    };
+    const commit = commitOf(previous, decision, T0 + 1000, {}, newId);
+    expect(commit.labels).toEqual([brakes, tyres]);
+    expect(commit.outbox).toEqual([]);
+    expect(commit.counters).toEqual([{ counter: 'failures_prevented', by: 1 }]);
+    const plain = commitOf(previous, { workflow: after, transitions: [], effects: [] }, T0 + 1000, {}, newId);
+    expect(plain).not.toHaveProperty('labels');
+  });
+});
+
+describe('DecisionApplier and service labels', () => {
+  it('stores the findings of an applied service report as labels, once, in the decision’s commit', async () => {
+    const store = await openStore();
+    const awaiting = reach('awaiting_service');
+    await store.commitDecisions([
+      { workflow: awaiting, expectedVersion: 0, transitions: [], outbox: [], timers: [], counters: [] },
+    ]);
+    const spy = vi.spyOn(store, 'commitDecisions');
+    const applier = applierOn(store);
+    const meta = { inboundId: 'svc-msg-1', causationId: 'svc-msg-1' };
+    const report = serviced('appt-1');
+    const servicedAt = report.type === 'service_completed' ? Date.parse(report.report.completed_at) : NaN;
+    const r = applied(await applier.apply({ vin: CASE_VIN, correlationId: CASE_CID }, report, meta));
+    expect(r.decision.workflow.state).toBe('collecting_feedback');
+    const [[commit]] = spy.mock.calls.map(([batch]) => batch) as [DecisionCommit[]];
+    expect(commit?.labels?.map((l) => [l.component, l.finding])).toEqual([['cooling', 'confirmed']]);
+
+    const { items } = await store.listLabels({ limit: 10 });
+    expect(items).toEqual([
+      {
+        correlation_id: CASE_CID,
+        vin: CASE_VIN,
+        component: 'cooling',
+        finding: 'confirmed',
+        serviced_at: servicedAt,
+        predicted: { mode: 'pump_failure', probability: 0.8, days_to_failure: 3, analysed_at: awaiting.analysedAt },
+      },
+    ]);
+    // The scheduler retries its webhook: the case has moved past the report, which stores nothing more.
+    expect(await applier.apply({ vin: CASE_VIN, correlationId: CASE_CID }, report, meta)).toMatchObject({
+      status: 'ignored',
+    });
+    expect(await store.countLabels()).toEqual({ confirmed: 1, not_found: 0 });
   });
 });

@@ -14,6 +14,7 @@ import {
   type WorkflowConfig,
   type WorkflowEvent,
 } from '../core/workflow.js';
+import type { ServiceLabel } from '../core/payloads.js';
 import { newMessageId } from '../bus/signing.js';
 import type { CommitOutcome, DecisionCommit, OutboxRow, Store, TimerChange } from '../store/port.js';
 
@@ -233,7 +234,8 @@ export class DecisionApplier {
 }
 
 /**
- * What a decision writes: outbox rows (bus messages and internal fetches), timer changes, counters.
+ * What a decision writes: outbox rows (bus messages and internal fetches), timer changes, counters,
+ * and training labels.
  * `newId` gives each outbox row its message id now, so a re-send after a crash keeps it.
  */
 export function commitOf(
@@ -246,6 +248,7 @@ export function commitOf(
   const outbox: OutboxRow[] = [];
   const timers: TimerChange[] = [];
   const counters: DecisionCommit['counters'] = [];
+  const labels: ServiceLabel[] = [];
   const cid = decision.workflow.correlationId;
   for (const e of decision.effects) {
     switch (e.kind) {
@@ -288,6 +291,9 @@ export function commitOf(
       case 'count':
         counters.push({ counter: e.counter, by: e.by });
         break;
+      case 'record_labels':
+        labels.push(...e.labels);
+        break;
       default: {
         const _exhaustive: never = e;
         throw new Error(`unknown effect ${JSON.stringify(_exhaustive)}`);
@@ -302,5 +308,6 @@ export function commitOf(
     timers,
     counters,
     ...(meta.inboundId ? { inboundId: meta.inboundId } : {}),
+    ...(labels.length > 0 ? { labels } : {}),
   };
 }

@@ -66,6 +66,7 @@ export interface DecisionParts {
   counters?: DecisionCommit['counters'];
   inboundId?: string;
   transitions?: Transition[];
+  labels?: DecisionCommit['labels'];
 }
 
 /** A commit of `after`, made from `before` (null for a new workflow), with one transition row. */
@@ -82,6 +83,7 @@ export function decision(before: Workflow | null, after: Workflow, parts: Decisi
     counters: parts.counters ?? [],
   };
   if (parts.inboundId !== undefined) commit.inboundId = parts.inboundId;
+  if (parts.labels !== undefined) commit.labels = parts.labels;
   return commit;
 }
 

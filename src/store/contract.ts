@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WORKFLOW_STATES, type Workflow } from '../core/workflow.js';
+import { labelsContract } from './contract-labels.js';
 import { listingContract } from './contract-listing.js';
 import { retentionContract } from './contract-retention.js';
 import type { QuarantinedSample, Store } from './port.js';
@@ -175,6 +176,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
 
     listingContract(() => store);
     retentionContract(() => store);
+    labelsContract(() => store);
 
     describe('outbox', () => {
       it('never enqueues the same effect key twice', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, pageLimit } from './cursor.js';
+import { decodeCursor, decodeLabelCursor, encodeCursor, encodeLabelCursor, pageLimit } from './cursor.js';
 import { isInvalidCursor, isStoreArgumentError } from './errors.js';
 
 describe('workflow listing cursor', () => {
@@ -36,5 +36,18 @@ describe('workflow listing cursor', () => {
     } catch (err) {
       expect(isStoreArgumentError(err)).toBe(true);
     }
+  });
+});
+
+describe('label listing cursor', () => {
+  it('round-trips a position, and neither listing takes the other’s cursor', () => {
+    const pos = { servicedAt: 1736150400123, correlationId: 'workflow-1HGCM82633A004352-1', component: 'brakes' };
+    const cursor = encodeLabelCursor(pos);
+    expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeLabelCursor(cursor)).toEqual(pos);
+    expect(() => decodeCursor(cursor)).toThrow(expect.objectContaining({ code: 'PW_INVALID_CURSOR' }));
+    const workflowCursor = encodeCursor({ createdAt: 1, correlationId: 'x' });
+    expect(() => decodeLabelCursor(workflowCursor)).toThrow(expect.objectContaining({ code: 'PW_INVALID_CURSOR' }));
+    expect(() => decodeLabelCursor('%%')).toThrow(expect.objectContaining({ code: 'PW_INVALID_CURSOR' }));
   });
 });

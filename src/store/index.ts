@@ -13,15 +13,18 @@ export {
   isStoreArgumentError,
 } from './errors.js';
 export { parseTimerInboundId, timerInboundId } from './timer-inbound.js';
-export { decodeCursor, encodeCursor } from './cursor.js';
+export { decodeCursor, decodeLabelCursor, encodeCursor, encodeLabelCursor } from './cursor.js';
 
 export type { SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export type { StoreErrorCode } from './errors.js';
 export type { FiredTimerKey } from './timer-inbound.js';
-export type { CursorPosition } from './cursor.js';
+export type { CursorPosition, LabelCursorPosition } from './cursor.js';
 export type {
   CommitOutcome,
   DecisionCommit,
+  LabelCounts,
+  LabelPage,
+  LabelQuery,
   OutboxRow,
   PurgeResult,
   QuarantinedSample,

@@ -5,6 +5,7 @@
  */
 import type { Counter, Effect, TimerName, Transition, Workflow, WorkflowState } from '../core/workflow.js';
 import type { Priority } from '../core/envelope.js';
+import type { ServiceLabel } from '../core/payloads.js';
 import type { Rejection } from '../core/telemetry.js';
 import type { Urgency } from '../core/urgency.js';
 
@@ -19,6 +20,11 @@ export interface DecisionCommit {
   counters: { counter: Counter; by: number }[];
   /** The bus message (or timer / API call id) that caused the decision; a second commit with it is a duplicate. */
   inboundId?: string;
+  /**
+   * Service findings kept as training labels. A label whose (correlation_id, component) is stored
+   * already is not written again. Labels outlive every retention purge.
+   */
+  labels?: ServiceLabel[];
 }
 
 export type CommitOutcome = 'committed' | 'duplicate' | 'conflict';
@@ -72,6 +78,25 @@ export interface TransitionQuery {
 export interface PurgeResult {
   outbox: number;
   inbox: number;
+}
+
+export interface LabelQuery {
+  /** Page size, an integer >= 1 (larger pages are cut to the adapter's maximum). */
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  /** Only labels with serviced_at >= since (epoch ms). */
+  since?: number;
+}
+
+export interface LabelPage {
+  items: ServiceLabel[];
+  nextCursor: string | null;
+}
+
+export interface LabelCounts {
+  confirmed: number;
+  not_found: number;
 }
 
 export interface VehicleRow {
@@ -128,7 +153,8 @@ export interface Store {
   /**
    * Retention: deletes outbox rows sent before `before` and inbox ids processed before it (both clock
    * time), in short transactions of a bounded number of rows each, so a large purge never holds the
-   * write lock for long and decisions keep committing in between. Unsent outbox rows are never deleted.
+   * write lock for long and decisions keep committing in between. Unsent outbox rows are never deleted,
+   * nor are labels: they are the fleet's confirmed history the learned model is retrained from.
    *
    * Forgetting an inbox id is safe once no copy of its message can still arrive: redelivery (a bus
    * redelivering an unacknowledged message, a retried API call, a timer claimed again after its lease)
@@ -137,6 +163,13 @@ export interface Store {
    * the workflow has moved past. On a fast virtual clock, keep the retention long in real time too.
    */
   purge(before: number): Promise<PurgeResult>;
+
+  /**
+   * Training labels, oldest serviced_at first (then correlation_id, component), so a retrain can read
+   * them in pages and resume from `since` the time of the last label it saw.
+   */
+  listLabels(query: LabelQuery): Promise<LabelPage>;
+  countLabels(): Promise<LabelCounts>;
 
   /** Records vehicles seen by a fleet poll; new ones are due for a cycle at `now`. */
   upsertVehicles(vehicles: { vin: string; lastSampleAt: number | null }[], now: number): Promise<void>;

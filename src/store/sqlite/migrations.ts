@@ -152,6 +152,32 @@ CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
 CREATE INDEX inbox_processed ON inbox (processed_at);
 `,
   },
+  {
+    version: 3,
+    name: 'service findings kept as training labels',
+    // One row per serviced component of a case. Its own table, outside everything purge() touches:
+    // labels are the fleet's confirmed history the learned model is retrained from. The prediction
+    // is kept in columns (predicted_mode NULL: nothing was predicted for the component) so the
+    // labels can be queried in SQL as well as read through the port. A rowid table: notes may be long.
+    sql: `
+CREATE TABLE labels (
+  correlation_id TEXT NOT NULL,
+  component TEXT NOT NULL,
+  vin TEXT NOT NULL,
+  finding TEXT NOT NULL,
+  serviced_at INTEGER NOT NULL,
+  predicted_mode TEXT,
+  predicted_probability REAL,
+  predicted_days_to_failure REAL,
+  predicted_analysed_at INTEGER,
+  notes TEXT,
+  recorded_at INTEGER NOT NULL,
+  PRIMARY KEY (correlation_id, component)
+);
+-- listLabels' order; also serves its since filter and its cursor.
+CREATE INDEX labels_serviced ON labels (serviced_at, correlation_id, component);
+`,
+  },
 ];
 
 /** Applies every migration not yet recorded; returns the versions it applied. */

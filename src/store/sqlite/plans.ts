@@ -206,6 +206,45 @@ export const addCounter = `INSERT INTO counters (name, value) VALUES (?, ?)
   ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`;
 export const selectCounters = 'SELECT name, value FROM counters ORDER BY name';
 
+// ---- labels ---------------------------------------------------------------------------------
+
+export const LABEL_COLUMNS = 11;
+
+/**
+ * `count` rows of correlation_id, component, vin, finding, serviced_at, predicted_mode,
+ * predicted_probability, predicted_days_to_failure, predicted_analysed_at, notes, recorded_at.
+ * A label of a (correlation_id, component) stored already is skipped, alone.
+ */
+export function insertLabels(count: number): string {
+  return `INSERT INTO labels
+  (correlation_id, component, vin, finding, serviced_at, predicted_mode, predicted_probability,
+   predicted_days_to_failure, predicted_analysed_at, notes, recorded_at)
+  VALUES ${rowsOf(LABEL_COLUMNS, count)}
+  ON CONFLICT(correlation_id, component) DO NOTHING`;
+}
+
+export interface LabelListShape {
+  since: boolean;
+  cursor: boolean;
+}
+
+/**
+ * Oldest serviced_at first, then correlation_id, component (the primary key breaks ties), on the
+ * index labels_serviced. Binds, in order: [since], [serviced_at, correlation_id, component], limit.
+ */
+export function listLabels(shape: LabelListShape): string {
+  const where: string[] = [];
+  if (shape.since) where.push('serviced_at >= ?');
+  if (shape.cursor) where.push('(serviced_at, correlation_id, component) > (?, ?, ?)');
+  const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  return `SELECT correlation_id, component, vin, finding, serviced_at, predicted_mode, predicted_probability,
+    predicted_days_to_failure, predicted_analysed_at, notes
+  FROM labels ${clause}
+  ORDER BY serviced_at ASC, correlation_id ASC, component ASC LIMIT ?`;
+}
+
+export const countLabelsByFinding = 'SELECT finding, COUNT(*) AS n FROM labels GROUP BY finding';
+
 // ---- vehicles -------------------------------------------------------------------------------
 
 /**

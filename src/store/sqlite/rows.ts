@@ -1,5 +1,7 @@
 /** Row shapes as SQLite returns them, and their mapping onto the port's types. */
 import type { Priority } from '../../core/envelope.js';
+import type { ServiceFinding, ServiceLabel } from '../../core/payloads.js';
+import type { Component } from '../../core/telemetry.js';
 import type { RejectionReason } from '../../core/telemetry.js';
 import type { TimerName, Transition, Workflow, WorkflowState } from '../../core/workflow.js';
 import type { OutboxRow, QuarantinedSample, TimerRow } from '../port.js';
@@ -49,6 +51,19 @@ export interface QuarantineDbRow {
   field: string;
   message: string;
   raw: string;
+}
+
+export interface LabelDbRow {
+  correlation_id: string;
+  component: string;
+  vin: string;
+  finding: string;
+  serviced_at: number;
+  predicted_mode: string | null;
+  predicted_probability: number | null;
+  predicted_days_to_failure: number | null;
+  predicted_analysed_at: number | null;
+  notes: string | null;
 }
 
 export function toWorkflow(row: DataRow): Workflow {
@@ -111,4 +126,43 @@ export function toQuarantinedSample(row: QuarantineDbRow): QuarantinedSample {
     rejection: { reason: row.reason as RejectionReason, field: row.field, message: row.message },
     raw: row.raw,
   };
+}
+
+/** The bind values of one label, in `plans.insertLabels` column order. */
+export function labelValues(label: ServiceLabel, recordedAt: number): unknown[] {
+  const p = label.predicted;
+  return [
+    label.correlation_id,
+    label.component,
+    label.vin,
+    label.finding,
+    label.serviced_at,
+    p?.mode ?? null,
+    p?.probability ?? null,
+    p?.days_to_failure ?? null,
+    p?.analysed_at ?? null,
+    label.notes ?? null,
+    recordedAt,
+  ];
+}
+
+export function toServiceLabel(row: LabelDbRow): ServiceLabel {
+  const label: ServiceLabel = {
+    correlation_id: row.correlation_id,
+    vin: row.vin,
+    component: row.component as Component,
+    finding: row.finding as ServiceFinding,
+    serviced_at: row.serviced_at,
+    predicted:
+      row.predicted_mode === null
+        ? null
+        : {
+            mode: row.predicted_mode,
+            probability: row.predicted_probability ?? 0,
+            days_to_failure: row.predicted_days_to_failure ?? 0,
+            analysed_at: row.predicted_analysed_at,
+          },
+  };
+  if (row.notes !== null) label.notes = row.notes;
+  return label;
 }

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storeContract } from '../contract.js';
 import { T0, decision, next, opened, outboxRow, vinOf } from '../contract-fixtures.js';
+import { label } from '../contract-labels.js';
 import { MIGRATIONS } from './migrations.js';
 import * as plans from './plans.js';
 import { PURGE_CHUNK_ROWS, createSqliteStore } from './sqlite-store.js';
@@ -153,5 +154,35 @@ describe('sqlite store on a file', () => {
     expect(left()).toBe(0);
     observer.close();
     await store.close();
+  });
+
+  it('migration 3 adds labels to a store written under 2, and pages them on the index without sorting', async () => {
+    const path = freshFile();
+    const v2 = new Database(path);
+    v2.exec(plans.createMigrationsTable);
+    for (const m of MIGRATIONS.slice(0, 2)) {
+      v2.exec(m.sql);
+      v2.prepare(plans.insertMigration).run(m.version, m.name, T0);
+    }
+    v2.close();
+    const store = createSqliteStore({ path });
+    await store.migrate();
+    const wf = opened(vinOf(1), T0);
+    await store.commitDecisions([decision(null, wf), decision(wf, next(wf), { labels: [label(wf, 'brakes')] })]);
+    expect((await store.listLabels({ limit: 5 })).items).toEqual([label(wf, 'brakes')]);
+    await store.close();
+
+    const db = new Database(path, { readonly: true });
+    for (const shape of [
+      { since: false, cursor: false },
+      { since: true, cursor: true },
+    ]) {
+      const args = [...(shape.since ? [0] : []), ...(shape.cursor ? [0, '', ''] : []), 10];
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${plans.listLabels(shape)}`).all(...args) as { detail: string }[];
+      const text = plan.map((p) => p.detail).join('\n');
+      expect(text).toMatch(/USING INDEX labels_serviced/);
+      expect(text).not.toMatch(/TEMP B-TREE/);
+    }
+    db.close();
   });
 });

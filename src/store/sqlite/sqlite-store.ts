@@ -6,10 +6,13 @@
  */
 import Database from 'better-sqlite3';
 import { WORKFLOW_STATES, type Transition, type Workflow, type WorkflowState } from '../../core/workflow.js';
-import { decodeCursor, encodeCursor, pageLimit } from '../cursor.js';
+import { decodeCursor, decodeLabelCursor, encodeCursor, encodeLabelCursor, pageLimit } from '../cursor.js';
 import type {
   CommitOutcome,
   DecisionCommit,
+  LabelCounts,
+  LabelPage,
+  LabelQuery,
   OutboxRow,
   PurgeResult,
   QuarantinedSample,
@@ -19,6 +22,7 @@ import type {
   WorkflowFilter,
   WorkflowPage,
 } from '../port.js';
+import { StoreArgumentError } from '../errors.js';
 import { parseTimerInboundId } from '../timer-inbound.js';
 import { migrate } from './migrations.js';
 export { SQLITE_CACHE_KIB } from './plans.js';
@@ -41,6 +45,7 @@ const MAX_IN_LIST = IN_LIST_SIZES[IN_LIST_SIZES.length - 1] ?? 500;
 /** Rows per multi-row INSERT: beyond a few dozen the statement's own cost stops shrinking (measured). */
 const MAX_TRANSITIONS_PER_INSERT = 32;
 const MAX_OUTBOX_PER_INSERT = 16;
+const MAX_LABELS_PER_INSERT = 16;
 /**
  * Rows deleted per purge transaction. A chunk of ~1 KB outbox rows takes a few ms; between chunks the
  * write lock is free and the event loop runs, so commits are delayed by one chunk at most.
@@ -83,6 +88,7 @@ function prepareAll(db: Database.Database) {
     countVehicles: p<{ n: number }>(plans.countVehicles),
     insertQuarantine: p(plans.insertQuarantine),
     selectQuarantine: p<rows.QuarantineDbRow>(plans.selectQuarantine),
+    countLabelsByFinding: p<{ finding: string; n: number }>(plans.countLabelsByFinding),
     selectMeta: p<{ value: string }>(plans.selectMeta),
     upsertMeta: p(plans.upsertMeta),
   };
@@ -113,6 +119,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   };
   const transitionsStmt = multiRow(plans.insertTransitions);
   const outboxStmt = multiRow(plans.insertOutbox);
+  const labelsStmt = multiRow(plans.insertLabels);
 
   /** Writes `rows` flattened `width` values a row, `perStatement` rows per multi-row INSERT. */
   function insertRows(stmt: (count: number) => Stmt, values: unknown[], width: number, perStatement: number): void {
@@ -172,12 +179,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const s = st();
     const transitions: unknown[] = [];
     const outbox: unknown[] = [];
+    const labels: unknown[] = [];
     for (const d of accepted) {
       pushTransitions(transitions, d.workflow, d.transitions);
       pushOutbox(outbox, d.outbox);
+      for (const label of d.labels ?? []) labels.push(...rows.labelValues(label, d.workflow.updatedAt));
     }
     insertRows(transitionsStmt, transitions, plans.TRANSITION_COLUMNS, MAX_TRANSITIONS_PER_INSERT);
     insertRows(outboxStmt, outbox, plans.OUTBOX_COLUMNS, MAX_OUTBOX_PER_INSERT);
+    insertRows(labelsStmt, labels, plans.LABEL_COLUMNS, MAX_LABELS_PER_INSERT);
     for (const d of accepted) {
       const wf = d.workflow;
       const cid = wf.correlationId;
@@ -337,6 +347,29 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { items: page.map(rows.toWorkflow), nextCursor };
   }
 
+  function listLabelPage(query: LabelQuery): LabelPage {
+    const limit = pageLimit(query.limit);
+    const args: unknown[] = [];
+    if (query.since !== undefined) {
+      if (!Number.isFinite(query.since)) throw new StoreArgumentError(`since must be a finite epoch ms, got ${query.since}`);
+      args.push(query.since);
+    }
+    if (query.cursor !== undefined) {
+      const pos = decodeLabelCursor(query.cursor);
+      args.push(pos.servicedAt, pos.correlationId, pos.component);
+    }
+    args.push(limit + 1);
+    const sql = plans.listLabels({ since: query.since !== undefined, cursor: query.cursor !== undefined });
+    const found = byShape<rows.LabelDbRow>(sql).all(...args);
+    const page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    const nextCursor =
+      found.length > limit && last !== undefined
+        ? encodeLabelCursor({ servicedAt: last.serviced_at, correlationId: last.correlation_id, component: last.component })
+        : null;
+    return { items: page.map(rows.toServiceLabel), nextCursor };
+  }
+
   function countByState(): Record<WorkflowState, number> {
     const counts = Object.fromEntries(WORKFLOW_STATES.map((s) => [s, 0])) as Record<WorkflowState, number>;
     for (const r of st().countWorkflowsByState.all()) {
@@ -406,6 +439,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         outbox: await purgeInChunks(() => st().purgeSentOutbox, before),
         inbox: await purgeInChunks(() => st().purgeInbox, before),
       };
+    },
+    async listLabels(query: LabelQuery): Promise<LabelPage> {
+      return listLabelPage(query);
+    },
+    async countLabels(): Promise<LabelCounts> {
+      const counts: LabelCounts = { confirmed: 0, not_found: 0 };
+      for (const r of st().countLabelsByFinding.all()) {
+        if (r.finding === 'confirmed' || r.finding === 'not_found') counts[r.finding] = r.n;
+      }
+      return counts;
     },
     async upsertVehicles(vehicles, now): Promise<void> {
       if (vehicles.length > 0) upsertVehiclesTx.immediate(vehicles, now);
