@@ -1,5 +1,6 @@
 /** Wire schemas of the HTTP API in TypeBox: validated by Fastify, published as OpenAPI. */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { SERVICE_FINDINGS } from '../core/payloads.js';
 import { WORKFLOW_STATES } from '../core/workflow.js';
 import { URGENCY_LEVELS } from '../core/urgency.js';
 import { COMPONENTS } from '../core/telemetry.js';
@@ -69,6 +70,46 @@ export const WorkflowListQuery = Type.Object(
   { additionalProperties: false },
 );
 export type WorkflowListQuery = Static<typeof WorkflowListQuery>;
+
+export const LabelListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    cursor: Type.Optional(Type.String({ maxLength: 500, description: 'next_cursor of the previous page, unchanged' })),
+    since: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'only labels with serviced_at >= since (epoch ms)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LabelListQuery = Static<typeof LabelListQuery>;
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ServiceLabelBody = Type.Object({
+  correlation_id: Type.String(),
+  vin: Type.String(),
+  component: literals(COMPONENTS),
+  finding: literals(SERVICE_FINDINGS),
+  serviced_at: Type.Integer({ description: 'epoch ms of the service (the report’s completed_at)' }),
+  predicted: Nullable(
+    Type.Object({
+      mode: Type.String(),
+      probability: Type.Number(),
+      days_to_failure: Type.Number(),
+      analysed_at: Nullable(Type.Integer({ description: 'epoch ms the analysis arrived; null if not known' })),
+    }),
+  ),
+  notes: Type.Optional(Type.String()),
+});
+
+export const LabelList = Type.Object({
+  items: Type.Array(ServiceLabelBody, { description: 'oldest serviced_at first' }),
+  next_cursor: Nullable(Type.String()),
+  counts: Type.Object(
+    { confirmed: Type.Integer(), not_found: Type.Integer() },
+    { description: 'over all labels, not only this page' },
+  ),
+});
 
 export const VinParams = Type.Object({ vin: Vin });
 

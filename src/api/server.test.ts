@@ -174,11 +174,73 @@ describe('HTTP API', () => {
     expect(bad.json().field).toBe('state');
   });
 
+  it('lists the technicians’ findings of a service taken through the webhook as labels, paged, with counts', async () => {
+    const empty = await app.inject({ method: 'GET', url: '/api/labels' });
+    expect(empty.statusCode).toBe(200);
+    expect(empty.json()).toEqual({ items: [], next_cursor: null, counts: { confirmed: 0, not_found: 0 } });
+
+    const cid = await engage(s);
+    const accepted = await app.inject({ method: 'POST', url: '/api/customer-responses', payload: { vin: VIN, correlation_id: cid, decision: 'accept' } });
+    expect(accepted.json()).toMatchObject({ state: 'scheduling_service' });
+    const servicedAt = T0 + 2 * 86_400_000;
+    const report = {
+      vin: VIN,
+      appointment_id: 'apt-1',
+      correlation_id: cid,
+      completed_at: new Date(servicedAt).toISOString(),
+      findings: [
+        { component: 'tyres', finding: 'not_found', notes: 'pressure fine' },
+        { component: 'brakes', finding: 'confirmed' },
+      ],
+    };
+    expect((await app.inject({ method: 'POST', url: '/api/webhooks/service-completed', payload: report })).statusCode).toBe(202);
+
+    const all = (await app.inject({ method: 'GET', url: '/api/labels' })).json();
+    expect(all.counts).toEqual({ confirmed: 1, not_found: 1 });
+    expect(all.next_cursor).toBeNull();
+    expect(all.items).toEqual([
+      {
+        correlation_id: cid,
+        vin: VIN,
+        component: 'brakes',
+        finding: 'confirmed',
+        serviced_at: servicedAt,
+        predicted: { mode: 'pad_wear', probability: 0.9, days_to_failure: 3, analysed_at: T0 },
+      },
+      { correlation_id: cid, vin: VIN, component: 'tyres', finding: 'not_found', serviced_at: servicedAt, predicted: null, notes: 'pressure fine' },
+    ]);
+
+    const first = (await app.inject({ method: 'GET', url: '/api/labels?limit=1' })).json();
+    expect(first.items.map((l: { component: string }) => l.component)).toEqual(['brakes']);
+    expect(first.counts).toEqual({ confirmed: 1, not_found: 1 });
+    const second = (await app.inject({ method: 'GET', url: `/api/labels?limit=1&cursor=${first.next_cursor}` })).json();
+    expect(second.items.map((l: { component: string }) => l.component)).toEqual(['tyres']);
+    expect(second.next_cursor).toBeNull();
+    expect((await app.inject({ method: 'GET', url: `/api/labels?since=${servicedAt}` })).json().items).toHaveLength(2);
+    expect((await app.inject({ method: 'GET', url: `/api/labels?since=${servicedAt + 1}` })).json().items).toEqual([]);
+  });
+
+  it('400s a bad label query with the parameter named', async () => {
+    const get = async (query: string) => {
+      const res = await app.inject({ method: 'GET', url: `/api/labels?${query}` });
+      expect(res.statusCode).toBe(400);
+      return res.json() as { error: string; field?: string; message: string };
+    };
+    expect(await get('limit=0')).toMatchObject({ error: 'invalid_request', field: 'limit' });
+    expect(await get('limit=5000')).toMatchObject({ field: 'limit' });
+    expect(await get('since=yesterday')).toMatchObject({ field: 'since', message: expect.stringMatching(/^since must be integer/) });
+    expect(await get('since=-1')).toMatchObject({ field: 'since' });
+    expect(await get('sort=desc')).toMatchObject({ field: 'sort' });
+    expect(await get('cursor=not-a-cursor')).toMatchObject({ error: 'invalid_cursor', field: 'cursor', message: expect.stringMatching(/next_cursor/) });
+    // A workflow listing's cursor is not a label listing's.
+    expect(await get('cursor=WzEsIngiXQ')).toMatchObject({ error: 'invalid_cursor' });
+  });
+
   it('publishes an OpenAPI document listing the routes', async () => {
     const doc = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/health', '/api/statistics', '/api/workflows', '/api/workflows/{vin}', '/api/customer-responses']),
+      expect.arrayContaining(['/api/health', '/api/statistics', '/api/workflows', '/api/workflows/{vin}', '/api/customer-responses', '/api/labels']),
     );
   });
 });

@@ -11,6 +11,7 @@ import { isoTime } from '../core/clock.js';
 import type { Envelope } from '../core/envelope.js';
 import type { EnvelopeFactory } from '../bus/signing.js';
 import type { Store } from '../store/port.js';
+import { isInvalidCursor } from '../store/errors.js';
 import type { Workflow } from '../core/workflow.js';
 import type { MainOrchestrationLoop } from '../orchestrator/main-loop.js';
 import {
@@ -18,6 +19,8 @@ import {
   CustomerResponseBody,
   ErrorBody,
   FeedbackBody,
+  LabelList,
+  LabelListQuery,
   ServiceCompletedBody,
   StatusQuery,
   VinParams,
@@ -54,6 +57,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       const field = extra ?? (path || err.validationContext || 'body');
       return reply.code(400).send({ error: 'invalid_request', field, message: `${field} ${v.message ?? 'is invalid'}` });
     }
+    // A cursor is the client's input even though the store is the one that can read it.
+    if (isInvalidCursor(err)) return reply.code(400).send({ error: 'invalid_cursor', field: 'cursor', message: err.message });
     const status = err.statusCode ?? 500;
     if (status === 413) return reply.code(413).send({ error: 'body_too_large', message: err.message });
     if (status < 500) return reply.code(status).send({ error: err.code ?? 'bad_request', message: err.message });
@@ -113,6 +118,29 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
         return reply.code(404).send({ error: 'not_found', message: `no workflow for VIN ${vin}${cid ? ` with correlation_id ${cid}` : ''}` });
       }
       return status;
+    },
+  );
+
+  app.get(
+    '/api/labels',
+    {
+      schema: {
+        summary: 'Technicians’ findings per serviced component (confirmed / not_found), the learned model’s training labels',
+        querystring: LabelListQuery,
+        response: { 200: LabelList, 400: ErrorBody },
+      },
+    },
+    async (req) => {
+      const q = req.query as LabelListQuery;
+      const [page, counts] = await Promise.all([
+        deps.store.listLabels({
+          limit: q.limit ?? 100,
+          ...(q.cursor ? { cursor: q.cursor } : {}),
+          ...(q.since !== undefined ? { since: q.since } : {}),
+        }),
+        deps.store.countLabels(),
+      ]);
+      return { items: page.items, next_cursor: page.nextCursor, counts };
     },
   );
 

@@ -1,5 +1,11 @@
-/** `pitwall stats` and `pitwall status`: read the HTTP API and print for a person (or --json). */
+/**
+ * `pitwall stats` and `pitwall status` read the HTTP API and print for a person (or --json);
+ * `pitwall labels` reads the store file itself, so it works while Pitwall is stopped too.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import pc from 'picocolors';
+import type { ServiceLabel } from '../core/payloads.js';
 import type { Statistics, WorkflowStatus } from '../orchestrator/status.js';
 
 async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
@@ -64,4 +70,46 @@ export async function printStatus(apiUrl: string, vin: string, json: boolean): P
   lines.push('', pc.bold(total > body.state_history.length ? `history (latest ${body.state_history.length} of ${total})` : 'history'));
   for (const h of body.state_history) lines.push(`  ${h.timestamp}  ${h.from_state} → ${h.to_state}  ${pc.dim(h.reason)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The store file of a data directory (as the composition root names it). */
+export const STORE_FILE = 'pitwall.db';
+
+/** Every label in the store, oldest service first: a table, or one JSON object per line with `json`. */
+export async function printLabels(dataDir: string, json: boolean): Promise<void> {
+  const file = path.join(dataDir, STORE_FILE);
+  if (!existsSync(file)) throw new Error(`no Pitwall store at ${file}; pass the --data-dir Pitwall runs with`);
+  const { createSqliteStore } = await import('../store/index.js');
+  const store = createSqliteStore({ path: file });
+  try {
+    // A store last opened by an older Pitwall has no labels table yet; migrating only adds it.
+    await store.migrate();
+    let cursor: string | undefined;
+    let shown = 0;
+    if (!json) process.stdout.write(`${pc.bold(labelRow(['serviced', 'vin', 'component', 'finding', 'predicted']))}\n`);
+    do {
+      const page = await store.listLabels({ limit: 1000, ...(cursor ? { cursor } : {}) });
+      const lines = page.items.map((l) => (json ? JSON.stringify(l) : labelLine(l)));
+      if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+      shown += page.items.length;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    if (!json) {
+      const c = await store.countLabels();
+      process.stdout.write(`\n${shown} labels: ${c.confirmed} confirmed, ${c.not_found} not found\n`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+function labelLine(l: ServiceLabel): string {
+  const p = l.predicted;
+  const predicted = p ? `${p.mode} p=${p.probability.toFixed(2)} ${p.days_to_failure.toFixed(1)} d` : pc.dim('nothing');
+  const finding = l.finding === 'confirmed' ? pc.green(l.finding.padEnd(10)) : pc.yellow(l.finding.padEnd(10));
+  return `${new Date(l.serviced_at).toISOString().slice(0, 16)}Z  ${l.vin}  ${l.component.padEnd(13)}${finding}${predicted}`;
+}
+
+function labelRow([serviced, vin, component, finding, predicted]: string[]): string {
+  return `${(serviced ?? '').padEnd(19)}${(vin ?? '').padEnd(19)}${(component ?? '').padEnd(13)}${(finding ?? '').padEnd(10)}${predicted ?? ''}`;
 }

@@ -135,6 +135,19 @@ withSettings(
   }),
 );
 
+withSettings(
+  program
+    .command('labels')
+    .description('Print the technicians’ findings kept as training labels (confirmed / not found), oldest first')
+    .option('--json', 'one JSON object per line'),
+  ['dataDir'],
+).action(async (o: { json?: boolean }, cmd: Command) =>
+  run(async () => {
+    const { printLabels } = await import('./inspect.js');
+    await printLabels(configOf(cmd).dataDir, o.json === true);
+  }),
+);
+
 program
   .command('diagram')
   .description('Print the workflow state diagram (Mermaid) drawn from the decider’s transition table')
