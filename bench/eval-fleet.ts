@@ -75,6 +75,8 @@ interface FaultRecord {
   errors: Partial<Record<(typeof LEADS)[number], number | null>>;
   /** what the analysis said about the component about 7 days before fails_at (for --misses) */
   at7?: string;
+  /** what the analysis said about the component at the last check before fails_at (for --misses) */
+  last?: string;
 }
 
 const checkPrecision = new Map<Component, Counts>(COMPONENTS.map((c) => [c, { tp: 0, fp: 0 }]));
@@ -83,6 +85,7 @@ const confusion = new Map<Level, Map<Level, number>>(LEVELS.map((t) => [t, new M
 const faults: FaultRecord[] = [];
 const healthy = { vehicles: 0, alarmed: 0, highOrCritical: 0, checks: 0, alarmedChecks: 0 };
 const fpExamples: string[] = [];
+const overrated: string[] = [];
 let samplesAnalyzed = 0;
 let analysisSeconds = 0;
 
@@ -134,6 +137,7 @@ for (let vi = 0; vi < truth.length; vi++) {
       for (const L of LEADS) {
         if (lead >= L && lead < L + EVERY_MS / DAY) r.errors[L] = p ? Math.abs(p.days_to_failure - lead) : null;
       }
+      r.last = `${gt.vin} ${r.component} fails day ${((r.failsAt - START) / DAY).toFixed(2)}, at lead ${lead.toFixed(2)}: ${p ? `p=${p.probability} dtf=${p.days_to_failure} ${p.evidence?.join(' | ')}` : 'no prediction'}`;
       if (lead >= 7 && lead < 7 + EVERY_MS / DAY) {
         r.at7 = `${gt.vin} ${r.component} fails day ${((r.failsAt - START) / DAY).toFixed(1)}, at lead ${lead.toFixed(1)}: ${p ? `p=${p.probability} dtf=${p.days_to_failure} ${p.evidence?.join(' | ')}` : 'no prediction'}`;
       }
@@ -147,6 +151,11 @@ for (let vi = 0; vi < truth.length; vi++) {
       const live = predicted.filter((p) => !failed.has(p.component));
       const predLevel: Level = live.length === 0 ? 'none' : urgencyFor(Math.min(...live.map((p) => p.days_to_failure)));
       const row = confusion.get(trueLevel)!;
+      if (URGENCY_LEVELS.indexOf(predLevel as Urgency) >= 0 && trueLevel !== 'none' && URGENCY_LEVELS.indexOf(predLevel as Urgency) > URGENCY_LEVELS.indexOf(trueLevel) && overrated.length < 40) {
+        const first = live.sort((a, b) => a.days_to_failure - b.days_to_failure)[0]!;
+        const trueDays = Math.min(...pending.map((f) => (f.failsAt - now) / DAY));
+        overrated.push(`${gt.vin} day ${((now - START) / DAY).toFixed(1)}: true ${trueLevel} (${trueDays.toFixed(2)} d) rated ${predLevel}: ${first.component} dtf=${first.days_to_failure} ${first.evidence?.join(' | ') ?? ''}`);
+      }
       row.set(predLevel, row.get(predLevel)! + 1);
       if (gt.healthy) {
         healthy.checks++;
@@ -265,7 +274,10 @@ console.log(lines.join('\n'));
 if (args.includes('--misses')) {
   const missed = faults.filter((f) => f.failsAt - firstCheck >= 7 * DAY && f.failsAt <= lastCheck && (f.firstLeadDays === null || f.firstLeadDays < 7));
   console.log(`\nmissed at ≥ 7 days (${missed.length}):\n${missed.map((f) => f.at7 ?? `${f.component} (no check at lead 7)`).join('\n')}`);
+  const notCritical = critical.filter((f) => !f.ratedCritical);
+  console.log(`\ncritical faults not rated critical (${notCritical.length}):\n${notCritical.map((f) => f.last ?? f.component).join('\n')}`);
 }
+if (args.includes('--overrated')) console.log(`\nrated more urgent than true (first ${overrated.length}):\n${overrated.join('\n')}`);
 if (args.includes('--fp')) console.log(`\nfalse positives (first ${fpExamples.length}):\n${fpExamples.join('\n')}`);
 
 const outDir = path.resolve(here, '..', '..', 'bench', 'results');

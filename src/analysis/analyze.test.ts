@@ -43,16 +43,16 @@ describe('analyzeVehicle', () => {
     }
   });
 
-  it('extrapolates linear pad wear to the 85 % limit within a day of the true date', () => {
+  it('extrapolates linear pad wear to the 95 % failure point within a day of the true date, the 85 % service limit in the evidence', () => {
     const rand = prng(42);
-    // 50 % → 64.5 % over 30 days at 0.5 %/day: the limit is reached 41 days after the last sample.
+    // 50 % → 64.5 % over 30 days at 0.5 %/day: the limit is reached 41 days after the last sample, the failure point 61.
     const samples = series({
       days: 30,
       perDay: 6,
       signals: (day) => ({ [FL]: 50 + 0.5 * day + noise(rand, 1), [SIGNALS.engineSpeed]: 0 }),
     });
     const now = lastTs(samples);
-    const truth = (85 - (50 + 0.5 * ((now - T0) / DAY))) / 0.5;
+    const truth = (95 - (50 + 0.5 * ((now - T0) / DAY))) / 0.5;
     const r = analyzeVehicle(samples, now);
     expect(r.predicted_failures).toHaveLength(1);
     const f = r.predicted_failures[0]!;
@@ -65,6 +65,7 @@ describe('analyzeVehicle', () => {
     expect(r.predicted_days_to_failure).toBe(f.days_to_failure);
     expect(r.anomalies.map((a) => a.kind)).toEqual(['trend']);
     expect(f.evidence?.[0]).toMatch(/PadWear trending \+0\.(49|50)/);
+    expect(f.evidence?.[0]).toMatch(/limit 85 % in (40|41|42)\.\d days, failure point 95 % in/);
   });
 
   it('counts days from `now`, not from the last sample', () => {
@@ -91,14 +92,21 @@ describe('analyzeVehicle', () => {
     expect(r.predicted_failures.map((f) => f.component)).toEqual(['tyres']);
     expect(r.anomalies).toHaveLength(1);
     expect(r.anomalies[0]!.signal).toBe(TYRE_FL);
-    expect(r.predicted_days_to_failure!).toBeGreaterThan(0);
-    expect(r.predicted_days_to_failure!).toBeLessThan(7);
+    // ~201 kPa losing 3 kPa a day: the 180 kPa service limit in ~7 days, the 150 kPa failure point in ~17.
+    expect(r.anomalies[0]!.message).toMatch(/limit 180 kPa in [5-8]\.\d days/);
+    expect(r.predicted_days_to_failure!).toBeGreaterThan(14);
+    expect(r.predicted_days_to_failure!).toBeLessThan(20);
   });
 
-  it('calls a trend whose fitted line is already past the limit due now', () => {
+  it('calls a trend whose fitted line is already past the service limit due there now, and counts on to the failure point', () => {
     const samples = series({ days: 14, perDay: 8, signals: (day) => ({ [TYRE_FL]: 235 - 4 * day }) });
     const r = analyzeVehicle(samples, lastTs(samples) + 6 * HOUR);
-    expect(r.predicted_failures[0]).toMatchObject({ component: 'tyres', days_to_failure: 0 });
+    const f = r.predicted_failures[0]!;
+    expect(f.component).toBe('tyres');
+    expect(f.evidence?.[0]).toMatch(/limit 180 kPa in 0 days/);
+    // Below 180 kPa and falling 4 kPa a day: 150 kPa in about 7 days.
+    expect(f.days_to_failure).toBeGreaterThan(6);
+    expect(f.days_to_failure).toBeLessThan(8.5);
   });
 
   it('treats sustained overheating as a failure now, and a single hot reading as an anomaly only', () => {

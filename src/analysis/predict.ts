@@ -7,7 +7,7 @@ import type { Anomaly, PredictedFailure } from '../core/payloads.js';
 import type { Component, TelemetrySample } from '../core/telemetry.js';
 import type { DtcCatalog, DtcSeverity } from './dtc.js';
 import { beyondLimit, comparableReadings, type SignalRule } from './rules/thresholds.js';
-import { dailyMedians, daysUntil, fitLine, quantile, valueAt, type LinearFit, type Point } from './trend.js';
+import { dailyMedians, daysUntil, daysUntilAccelerating, fitLine, quantile, valueAt, type LinearFit, type Point } from './trend.js';
 
 export interface PredictOptions {
   /** Trends reaching their limit later than this are not reported. @default 180 */
@@ -18,6 +18,8 @@ export const DEFAULT_PREDICT_OPTIONS: PredictOptions = { horizonDays: 180 };
 
 /** Readings this close to the newest one count as "now" for a limit check. */
 const RECENT_WINDOW_MS = 6 * HOUR;
+/** ...or this close, when the short window holds too few (a car driven two hours a day, sampled hourly). */
+const RECENT_WINDOW_WIDE_MS = 24 * HOUR;
 const RECENT_MAX = 15;
 /** Fewer recent readings than this beyond a limit is a glitch to report, not a failure to predict. */
 const MIN_RECENT = 3;
@@ -60,7 +62,8 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
     if (readings.length === 0) continue;
     const name = shortName(signal);
     const latest = readings[readings.length - 1]!.t;
-    const recent = readings.filter((r) => r.t >= latest - RECENT_WINDOW_MS).slice(-RECENT_MAX);
+    let recent = readings.filter((r) => r.t >= latest - RECENT_WINDOW_MS).slice(-RECENT_MAX);
+    if (recent.length < MIN_RECENT) recent = readings.filter((r) => r.t >= latest - RECENT_WINDOW_WIDE_MS).slice(-MIN_RECENT);
     const level = rule.level ?? 0.5;
     const recentLevel = quantile(recent.map((r) => r.v), level);
     const beyond = recent.filter((r) => beyondLimit(rule, r.v)).length;
@@ -69,7 +72,7 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
       const message = `${name} ${level === 0.5 ? 'median' : `p${Math.round(level * 100)}`} ${round(recentLevel, 1)} ${rule.unit} over ${recent.length} recent readings (${rule.conditionLabel}) is ${rule.direction} the limit ${rule.limit} ${rule.unit}`;
       out.anomalies.push({ signal, kind: 'threshold', value: round(recentLevel, 2), message });
       if (recent.length >= MIN_RECENT) {
-        const days = daysPastLimit(rule, readings, recentLevel, level);
+        const days = daysPastLimit(rule, readings, recentLevel, level, now);
         out.failures.push({
           component: rule.component,
           mode: rule.mode,
@@ -88,7 +91,7 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
     // The whole history, and the last week alone: a fault that accelerates shows in the recent slope first.
     const fits = [fitLine(daily), daily.length >= 2 * RECENT_TREND_DAYS ? fitLine(daily.slice(-RECENT_TREND_DAYS)) : null];
     const found = fits
-      .map((fit) => (fit ? trendFinding(rule, signal, fit, now, opts) : null))
+      .map((fit) => (fit ? trendFinding(rule, signal, fit, daily, now, opts) : null))
       .filter((f): f is TrendFinding => f !== null)
       .sort((a, b) => a.failure.days_to_failure - b.failure.days_to_failure)[0];
     if (found) {
@@ -99,20 +102,22 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
   return out;
 }
 
-/** Days of daily values whose slope rates how fast a signal already past its limit is still moving. */
-const PAST_LIMIT_TREND_DAYS = 4;
+/** A trend due sooner than this is re-projected with its acceleration. */
+const ACCELERATION_HORIZON_DAYS = 30;
+
+/** Days of daily values whose course rates how fast a signal already past its limit is still moving. */
+const PAST_LIMIT_TREND_DAYS = 6;
 
 /**
  * Days to failure of a signal already past its service limit: `exceededDays`, or sooner when the last
- * days' trend reaches the rule's failure point first (0 once it is there).
+ * days' course (with its acceleration) reaches the rule's failure point first (0 once it is there).
  */
-function daysPastLimit(rule: SignalRule, readings: readonly Point[], current: number, level: number): number {
+function daysPastLimit(rule: SignalRule, readings: readonly Point[], current: number, level: number, now: number): number {
   if (rule.failurePoint === undefined) return rule.exceededDays;
   if (beyondLimit({ direction: rule.direction, limit: rule.failurePoint }, current)) return 0;
-  const fit = fitLine(dailyMedians(readings, level).slice(-PAST_LIMIT_TREND_DAYS));
-  const degrading = fit !== null && (rule.direction === 'above' ? fit.slope > 0 : fit.slope < 0);
-  if (!fit || fit.n < 3 || !degrading) return rule.exceededDays;
-  return Math.min(rule.exceededDays, (rule.failurePoint - current) / fit.slope);
+  const daily = dailyMedians(readings, level).slice(-PAST_LIMIT_TREND_DAYS);
+  const days = daysUntilAccelerating(daily, rule.failurePoint, now);
+  return days === null ? rule.exceededDays : Math.min(rule.exceededDays, Math.max(0, days));
 }
 
 interface TrendFinding {
@@ -121,25 +126,37 @@ interface TrendFinding {
 }
 
 /** A degrading, significant trend that reaches the limit within the horizon, or null. */
-function trendFinding(rule: SignalRule, signal: string, fit: LinearFit, now: number, opts: PredictOptions): TrendFinding | null {
+function trendFinding(
+  rule: SignalRule,
+  signal: string,
+  fit: LinearFit,
+  daily: readonly Point[],
+  now: number,
+  opts: PredictOptions,
+): TrendFinding | null {
   const degrading = rule.direction === 'above' ? fit.slope > 0 : fit.slope < 0;
   const change = Math.abs(fit.slope * fit.spanDays);
   const significant = Math.abs(fit.slope) >= MIN_SLOPE_T * fit.slopeStdErr && fit.r2 >= MIN_TREND_R2;
   if (!degrading || !significant || change < rule.minDelta) return null;
   // The fitted line may already be past the limit while the recent readings are not yet: due now.
-  const days = beyondLimit(rule, valueAt(fit, now)) ? 0 : daysUntil(fit, fit.slope, rule.limit, now);
+  const toLimit = beyondLimit(rule, valueAt(fit, now)) ? 0 : daysUntil(fit, fit.slope, rule.limit, now);
   // Extrapolating far beyond the observed span is guessing: healthy signals drift for weeks (seasons, use).
-  if (days === null || days > opts.horizonDays || days > MAX_EXTRAPOLATION * Math.max(1, fit.spanDays)) return null;
-  const dueDays = Math.max(0, days);
+  if (toLimit === null || toLimit > opts.horizonDays || toLimit > MAX_EXTRAPOLATION * Math.max(1, fit.spanDays)) return null;
+  // The service limit is where to act; the part fails later, at its failure point, when it has one.
+  const target = rule.failurePoint ?? rule.limit;
+  const linear = beyondLimit({ direction: rule.direction, limit: target }, valueAt(fit, now)) ? 0 : (daysUntil(fit, fit.slope, target, now) ?? toLimit);
+  // Close to the end, the last days' acceleration tells the remaining time better than the straight line.
+  const accelerating = linear < ACCELERATION_HORIZON_DAYS ? daysUntilAccelerating(daily.slice(-PAST_LIMIT_TREND_DAYS), target, now) : null;
+  const dueDays = Math.max(0, accelerating === null ? linear : Math.min(linear, accelerating));
   // A 95 % band on the slope gives the earliest and latest crossing; a slope that may be flat has no upper bound.
-  const fast = daysUntil(fit, fit.slope + Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, rule.limit, now) ?? 0;
-  const slow = daysUntil(fit, fit.slope - Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, rule.limit, now);
+  const fast = daysUntil(fit, fit.slope + Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, target, now) ?? 0;
+  const slow = daysUntil(fit, fit.slope - Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, target, now);
   const high = slow === null ? Math.max(dueDays, opts.horizonDays) : Math.max(dueDays, Math.min(slow, 2 * opts.horizonDays));
   const closeness = 1 - Math.min(1, dueDays / opts.horizonDays);
   const perDay = round(fit.slope, 3);
   const name = shortName(signal);
   const at = rule.adjust ? ` at ${rule.adjust.reference} ${rule.adjust.label}` : '';
-  const message = `${name}${at} trending ${perDay > 0 ? '+' : ''}${perDay} ${rule.unit}/day over ${fit.n} days (r²=${round(fit.r2)}), now ${round(valueAt(fit, now), 1)} ${rule.unit}, limit ${rule.limit} ${rule.unit} in ${round(dueDays, 1)} days`;
+  const message = `${name}${at} trending ${perDay > 0 ? '+' : ''}${perDay} ${rule.unit}/day over ${fit.n} days (r²=${round(fit.r2)}), now ${round(valueAt(fit, now), 1)} ${rule.unit}, limit ${rule.limit} ${rule.unit} in ${round(Math.max(0, toLimit), 1)} days${rule.failurePoint === undefined ? '' : `, failure point ${rule.failurePoint} ${rule.unit} in ${round(dueDays, 1)} days`}`;
   return {
     anomaly: { signal, kind: 'trend', value: perDay, message },
     failure: {

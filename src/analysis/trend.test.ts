@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DAY, HOUR } from '../core/clock.js';
-import { dailyMedians, daysUntil, fitLine, median } from './trend.js';
+import { dailyMedians, daysUntil, daysUntilAccelerating, fitLine, median, valueAt } from './trend.js';
 
 describe('trend', () => {
   it('fits an exact line with r² = 1 and extrapolates to a limit', () => {
@@ -26,5 +26,32 @@ describe('trend', () => {
   it('has no fit for a single point or a single instant', () => {
     expect(fitLine([{ t: 0, v: 1 }])).toBeNull();
     expect(fitLine([{ t: 0, v: 1 }, { t: 0, v: 2 }])).toBeNull();
+  });
+});
+
+describe('daysUntilAccelerating', () => {
+  const now = Date.UTC(2026, 0, 10);
+  const daily = (f: (d: number) => number, days = 6): { t: number; v: number }[] =>
+    Array.from({ length: days }, (_, i) => ({ t: now - (days - 1 - i) * DAY, v: f(-(days - 1 - i)) }));
+
+  it('finds the crossing of an accelerating wear curve where a straight line is days late', () => {
+    // v = 70 + 4d + 0.5d² (d in days from now): 95 is reached at d = 4.35.
+    const points = daily((d) => 70 + 4 * d + 0.5 * d * d);
+    const days = daysUntilAccelerating(points, 95, now)!;
+    expect(days).toBeCloseTo(-4 + Math.sqrt(16 + 50), 5);
+    const line = fitLine(points)!;
+    expect((95 - valueAt(line, now)) / line.slope).toBeGreaterThan(days + 1);
+  });
+
+  it('does not let a curve bending away from the target stretch the time beyond the slope at now', () => {
+    // Decelerating: v = 70 + 4d − 0.3d²; the slope at now is 4/day.
+    const days = daysUntilAccelerating(daily((d) => 70 + 4 * d - 0.3 * d * d), 90, now)!;
+    expect(days).toBeCloseTo(5, 5);
+  });
+
+  it('works for falling signals and says null when the series moves away', () => {
+    expect(daysUntilAccelerating(daily((d) => 200 - 5 * d - 0.4 * d * d), 150, now)).toBeCloseTo((-5 + Math.sqrt(25 + 80)) / 0.8, 5);
+    expect(daysUntilAccelerating(daily((d) => 200 + 2 * d), 150, now)).toBeNull();
+    expect(daysUntilAccelerating(daily((d) => 200 - d, 2), 150, now)).toBeNull();
   });
 });

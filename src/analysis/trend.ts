@@ -112,3 +112,54 @@ export function daysUntil(fit: LinearFit, slope: number, limit: number, now: num
   if (slope === 0 || Math.sign(gap) !== Math.sign(slope)) return null;
   return gap / slope;
 }
+
+/**
+ * Days from `now` until a degrading series reaches `target`, from a quadratic through its last points:
+ * wear accelerates near the end (a leak widens, a pad's backing plate heats), and a straight line through
+ * the last days answers days late exactly when it matters most. The curvature is used only when it bends
+ * towards the target; otherwise the local slope at `now` is. Null when the series is not moving towards
+ * the target at `now`, or with fewer than three points.
+ */
+export function daysUntilAccelerating(points: readonly Point[], target: number, now: number): number | null {
+  const n = points.length;
+  if (n < 3) return null;
+  // Centred on the mean time, so the normal equations stay well conditioned.
+  const xs = points.map((p) => (p.t - now) / DAY);
+  const ys = points.map((p) => p.v);
+  const q = solveQuadratic(xs, ys);
+  const line = fitLine(points);
+  if (!line) return null;
+  const current = q ? q.a : valueAt(line, now);
+  const gap = target - current;
+  if (gap === 0 || Math.sign(gap) !== Math.sign(q ? q.b : line.slope)) {
+    if (gap === 0) return 0;
+    // Moving away (or flat) at `now` by the quadratic: fall back to the straight line over all points.
+    return line.slope !== 0 && Math.sign(line.slope) === Math.sign(gap) ? gap / line.slope : null;
+  }
+  if (!q) return gap / line.slope;
+  const { b, c } = q;
+  // Curvature bending towards the target (same sign as the gap) shortens the way; otherwise ignore it.
+  if (c === 0 || Math.sign(c) !== Math.sign(gap)) return gap / b;
+  // c·d² + b·d − gap = 0, the positive root.
+  const disc = b * b + 4 * c * gap;
+  return disc < 0 ? gap / b : (-b + Math.sign(b) * Math.sqrt(disc)) / (2 * c);
+}
+
+/** Least squares y = a + b·x + c·x², or null when the points cannot determine a parabola. */
+function solveQuadratic(xs: readonly number[], ys: readonly number[]): { a: number; b: number; c: number } | null {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, t0 = 0, t1 = 0, t2 = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    const y = ys[i]!;
+    const x2 = x * x;
+    s0 += 1; s1 += x; s2 += x2; s3 += x2 * x; s4 += x2 * x2;
+    t0 += y; t1 += x * y; t2 += x2 * y;
+  }
+  // Cramer's rule on the 3×3 normal equations.
+  const det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s3 * s2) + s2 * (s1 * s3 - s2 * s2);
+  if (Math.abs(det) < 1e-9) return null;
+  const a = (t0 * (s2 * s4 - s3 * s3) - s1 * (t1 * s4 - s3 * t2) + s2 * (t1 * s3 - s2 * t2)) / det;
+  const b = (s0 * (t1 * s4 - t2 * s3) - t0 * (s1 * s4 - s3 * s2) + s2 * (s1 * t2 - t1 * s2)) / det;
+  const c = (s0 * (s2 * t2 - s3 * t1) - s1 * (s1 * t2 - s2 * t1) + t0 * (s1 * s3 - s2 * s2)) / det;
+  return { a, b, c };
+}

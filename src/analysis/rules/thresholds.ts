@@ -89,6 +89,8 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     comparable: (s) => running(s) && (s.signals[SIGNALS.coolantTemp] ?? 0) >= WARM_COOLANT_C,
     conditionLabel: 'engine running, warmed up',
     exceededDays: 0.25,
+    // A pressurised system boils near 120 °C: past ~118 °C the engine is overheating, not just hot.
+    failurePoint: 118,
     minDelta: 3,
   },
   {
@@ -102,6 +104,8 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     comparable: (s) => (rpm(s) ?? 0) >= OIL_PRESSURE_RPM,
     conditionLabel: `engine above ${OIL_PRESSURE_RPM} rpm, at ${OIL_REFERENCE_RPM} rpm`,
     exceededDays: 0.25,
+    // Below ~90 kPa at 2 000 rpm the bearings' oil film breaks down.
+    failurePoint: 90,
     minDelta: 20,
     // A gear pump's pressure rises with engine speed until the relief valve opens (~0.05–0.2 kPa/rpm).
     adjust: { covariate: rpm, reference: OIL_REFERENCE_RPM, label: 'rpm', minSlope: 0, maxSlope: 0.3 },
@@ -117,7 +121,9 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     comparable: resting,
     conditionLabel: 'engine off, vehicle at rest',
     exceededDays: 3,
-    failurePoint: 11.4,
+    // Resting at ~11.6 V a lead-acid battery is nearly flat and no longer cranks reliably.
+    // Resting at ~11.6 V a lead-acid battery is nearly flat and no longer cranks reliably.
+    failurePoint: 11.6,
     minDelta: 0.15,
     level: 0.75,
   },
@@ -142,8 +148,9 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     direction: 'below',
     limit: 180,
     unit: 'kPa',
-    comparable: always,
-    conditionLabel: 'any',
+    // Tyre pressure is specified cold: a tyre warmed by driving reads ~6 % high.
+    comparable: (s) => (speed(s) ?? 0) === 0,
+    conditionLabel: 'parked',
     exceededDays: 2,
     failurePoint: 150,
     minDelta: 8,
@@ -174,6 +181,8 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     comparable: moving,
     conditionLabel: `driving, at ${GEARBOX_REFERENCE_KMH} km/h`,
     exceededDays: 0.5,
+    // Automatic transmission fluid oxidises within hours above ~130 °C.
+    failurePoint: 130,
     minDelta: 3,
     // Churning and torque load warm the fluid with road speed (~0.1 °C per km/h).
     adjust: { covariate: speed, reference: GEARBOX_REFERENCE_KMH, label: 'km/h', minSlope: 0, maxSlope: 0.5 },
