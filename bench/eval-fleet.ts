@@ -25,13 +25,15 @@
  * - critical faults: those failing less than one day after the first check; "rated critical" means a
  *   check before fails_at predicts the component with days_to_failure < 1.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAY, HOUR } from '../src/core/clock.js';
 import { COMPONENTS, type Component, type TelemetrySample } from '../src/core/telemetry.js';
 import { urgencyFor, URGENCY_LEVELS, type Urgency } from '../src/core/urgency.js';
 import { analyzeVehicle, ACTIONABLE_PROBABILITY } from '../src/analysis/analyze.js';
+import { HistoryStore } from '../src/analysis/history.js';
+import { parseFleetModel } from '../src/analysis/learned/model.js';
 import { createFleet } from '../src/sim/fleet.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,6 +56,11 @@ const EVERY_MS = num('--every-hours', 24) * HOUR;
 const WINDOW_MS = num('--window-days', 14) * DAY;
 const SEED = flag('--seed') ?? 'eval-fleet';
 const QUIET = args.includes('--quiet');
+/** Without the agent's per-vehicle memory between checks (each check sees only its window). */
+const NO_HISTORY = args.includes('--no-history');
+/** The learned fleet model to blend in (bench/train-fleet-model.ts writes one). */
+const MODEL_FILE = flag('--model');
+const learned = MODEL_FILE ? parseFleetModel(readFileSync(MODEL_FILE, 'utf8'), MODEL_FILE) : undefined;
 const [PART_K, PART_N] = (flag('--part') ?? '1/1').split('/').map(Number) as [number, number];
 const START = Date.UTC(2026, 0, 5);
 const LEADS = [30, 7, 1] as const;
@@ -104,6 +111,7 @@ for (let vi = 0; vi < truth.length; vi++) {
   for (let t = firstCheck - WINDOW_MS; t <= lastCheck; t += HOUR) samples.push(fleet.sample(gt.vin, t)!);
   const everPredicted = new Set<Component>();
   let alarmed = false;
+  const history = NO_HISTORY ? undefined : { store: new HistoryStore({ maxVehicles: 1 }), vin: gt.vin };
   let lo = 0;
   let hi = 0;
   for (let now = firstCheck; now <= lastCheck; now += EVERY_MS) {
@@ -111,7 +119,7 @@ for (let vi = 0; vi < truth.length; vi++) {
     while (lo < hi && samples[lo]!.ts <= now - WINDOW_MS) lo++;
     const window = samples.slice(lo, hi);
     const a0 = process.hrtime.bigint();
-    const result = analyzeVehicle(window, now);
+    const result = analyzeVehicle(window, now, learned ? { learned } : {}, undefined, history);
     analysisSeconds += Number(process.hrtime.bigint() - a0) / 1e9;
     samplesAnalyzed += window.length;
 
@@ -236,7 +244,7 @@ const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
 
 const lines: string[] = [];
 const pad = (s: string, n: number): string => s.padEnd(n);
-lines.push(`fleet eval: seed ${SEED}, ${VEHICLES} vehicles${PART_N > 1 ? ` (part ${PART_K}/${PART_N})` : ''}, ${DAYS} days, check every ${EVERY_MS / HOUR} h on the last ${WINDOW_MS / DAY} days of hourly samples`);
+lines.push(`fleet eval: seed ${SEED}, ${VEHICLES} vehicles${PART_N > 1 ? ` (part ${PART_K}/${PART_N})` : ''}, ${DAYS} days, check every ${EVERY_MS / HOUR} h on the last ${WINDOW_MS / DAY} days of hourly samples${NO_HISTORY ? ', no memory between checks' : ', with the agent\'s per-vehicle memory between checks'}${learned ? `, learned fleet model ${MODEL_FILE}` : ', rules only'}`);
 lines.push(
   `${pad('component', 13)}${pad('faults', 7)}${pad('rec≥7d', 14)}${pad('rec≥1d', 14)}${pad('rec>0d', 14)}${pad('prec/check', 18)}${pad('prec/vehicle', 16)}dtf |err| median/p90 (missed) at 30d · 7d · 1d`,
 );

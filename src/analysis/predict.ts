@@ -6,6 +6,7 @@ import { DAY, HOUR } from '../core/clock.js';
 import type { Anomaly, PredictedFailure } from '../core/payloads.js';
 import type { Component, TelemetrySample } from '../core/telemetry.js';
 import type { DtcCatalog, DtcSeverity } from './dtc.js';
+import { driftFromBaseline, type Baseline, type HistoryStore, type VehicleHistory } from './history.js';
 import { beyondLimit, comparableReadings, type SignalRule } from './rules/thresholds.js';
 import { dailyMedians, daysUntil, daysUntilAccelerating, fitLine, quantile, valueAt, type LinearFit, type Point } from './trend.js';
 
@@ -45,6 +46,8 @@ const DTC_IMPACT: Record<DtcSeverity, { probability: number; days: number } | nu
 export interface Findings {
   anomalies: Anomaly[];
   failures: PredictedFailure[];
+  /** every signal the rule looked at (empty for trouble codes) */
+  signals: SignalState[];
 }
 
 const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
@@ -54,9 +57,35 @@ function shortName(path: string): string {
   return path.replace(/^Vehicle\.(Powertrain\.|Chassis\.Axle\.)?/, '');
 }
 
-/** Limit check on recent readings and trend extrapolation over daily medians, for each signal of a rule. */
-export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample[], now: number, opts: PredictOptions): Findings {
-  const out: Findings = { anomalies: [], failures: [] };
+/** What one signal looked like in an analysis: the input of the learned model's features. */
+export interface SignalState {
+  rule: SignalRule;
+  signal: string;
+  /** daily levels, remembered days first, oldest first */
+  daily: Point[];
+  /** the level of the recent readings */
+  recentLevel: number;
+  baseline: Baseline | null;
+}
+
+/** Where a rule's signals are remembered between requests (the agent's per-vehicle history). */
+export interface RuleMemory {
+  store: HistoryStore;
+  vehicle: VehicleHistory;
+  /** epoch day of `now` */
+  today: number;
+}
+
+/** A level this many spreads of the vehicle's own normal away from it (and at least `minDelta`) is a drift. */
+const DRIFT_SPREADS = 4;
+
+/**
+ * Limit check on recent readings and trend extrapolation over daily medians, for each signal of a rule.
+ * With `memory`, the days remembered from earlier requests extend the series, and a level far from the
+ * vehicle's own learned normal is reported as a drift.
+ */
+export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample[], now: number, opts: PredictOptions, memory?: RuleMemory): Findings {
+  const out: Findings = { anomalies: [], failures: [], signals: [] };
   for (const signal of rule.signals) {
     const readings = comparableReadings(rule, signal, samples);
     if (readings.length === 0) continue;
@@ -68,11 +97,24 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
     const recentLevel = quantile(recent.map((r) => r.v), level);
     const beyond = recent.filter((r) => beyondLimit(rule, r.v)).length;
 
+    const requestDaily = dailyMedians(readings, level);
+    const slot = memory?.store.slot(rule, signal);
+    let daily = requestDaily;
+    let baseline: Baseline | null = null;
+    if (memory && slot) {
+      const firstDay = Math.floor(requestDaily[0]!.t / DAY);
+      daily = [...memory.vehicle.older(slot, firstDay), ...requestDaily];
+      memory.vehicle.record(slot, requestDaily, memory.today);
+      baseline = memory.vehicle.baseline(slot);
+    }
+    out.signals.push({ rule, signal, daily, recentLevel, baseline });
+    const normal = baseline ? baselineNote(rule, signal, baseline, recentLevel) : null;
+
     if (beyondLimit(rule, recentLevel)) {
       const message = `${name} ${level === 0.5 ? 'median' : `p${Math.round(level * 100)}`} ${round(recentLevel, 1)} ${rule.unit} over ${recent.length} recent readings (${rule.conditionLabel}) is ${rule.direction} the limit ${rule.limit} ${rule.unit}`;
       out.anomalies.push({ signal, kind: 'threshold', value: round(recentLevel, 2), message });
       if (recent.length >= MIN_RECENT) {
-        const days = daysPastLimit(rule, readings, recentLevel, level, now);
+        const days = daysPastLimit(rule, daily, recentLevel, now);
         out.failures.push({
           component: rule.component,
           mode: rule.mode,
@@ -80,26 +122,43 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
           days_to_failure: round(days),
           days_to_failure_low: 0,
           days_to_failure_high: round(Math.max(days, rule.exceededDays) * 2),
-          evidence: [message],
+          evidence: normal ? [message, normal.message] : [message],
         });
       }
       continue;
     }
 
-    const daily = dailyMedians(readings, level);
-    if (daily.length < MIN_TREND_DAYS) continue;
-    // The whole history, and the last week alone: a fault that accelerates shows in the recent slope first.
-    const fits = [fitLine(daily), daily.length >= 2 * RECENT_TREND_DAYS ? fitLine(daily.slice(-RECENT_TREND_DAYS)) : null];
-    const found = fits
-      .map((fit) => (fit ? trendFinding(rule, signal, fit, daily, now, opts) : null))
-      .filter((f): f is TrendFinding => f !== null)
-      .sort((a, b) => a.failure.days_to_failure - b.failure.days_to_failure)[0];
-    if (found) {
-      out.anomalies.push(found.anomaly);
-      out.failures.push(found.failure);
+    if (daily.length >= MIN_TREND_DAYS) {
+      // The whole history, and the last week alone: a fault that accelerates shows in the recent slope first.
+      const fits = [fitLine(daily), daily.length >= 2 * RECENT_TREND_DAYS ? fitLine(daily.slice(-RECENT_TREND_DAYS)) : null];
+      const found = fits
+        .map((fit) => (fit ? trendFinding(rule, signal, fit, daily, now, opts) : null))
+        .filter((f): f is TrendFinding => f !== null)
+        .sort((a, b) => a.failure.days_to_failure - b.failure.days_to_failure)[0];
+      if (found) {
+        out.anomalies.push(found.anomaly);
+        if (normal) found.failure.evidence = [...(found.failure.evidence ?? []), normal.message];
+        out.failures.push(found.failure);
+        continue;
+      }
+    }
+    if (normal && normal.drift >= Math.max(DRIFT_SPREADS * normal.baseline.spread, rule.minDelta)) {
+      out.anomalies.push({ signal, kind: 'drift', value: round(normal.drift, 2), message: normal.message });
     }
   }
   return out;
+}
+
+/** How far the recent level is from the vehicle's own normal, in words a technician can check. */
+function baselineNote(rule: SignalRule, signal: string, baseline: Baseline, level: number): { drift: number; baseline: Baseline; message: string } {
+  const drift = driftFromBaseline(rule, baseline, level);
+  const away = rule.direction === 'above' ? (drift >= 0 ? 'above' : 'below') : drift >= 0 ? 'below' : 'above';
+  const at = rule.adjust ? ` at ${rule.adjust.reference} ${rule.adjust.label}` : '';
+  return {
+    drift,
+    baseline,
+    message: `${shortName(signal)}${at} ${round(Math.abs(drift), 2)} ${rule.unit} ${away} this vehicle's own normal of ${round(baseline.level, 2)} ± ${round(baseline.spread, 2)} ${rule.unit} (learned over ${baseline.days} days)`,
+  };
 }
 
 /** A trend due sooner than this is re-projected with its acceleration. */
@@ -112,11 +171,10 @@ const PAST_LIMIT_TREND_DAYS = 6;
  * Days to failure of a signal already past its service limit: `exceededDays`, or sooner when the last
  * days' course (with its acceleration) reaches the rule's failure point first (0 once it is there).
  */
-function daysPastLimit(rule: SignalRule, readings: readonly Point[], current: number, level: number, now: number): number {
+function daysPastLimit(rule: SignalRule, daily: readonly Point[], current: number, now: number): number {
   if (rule.failurePoint === undefined) return rule.exceededDays;
   if (beyondLimit({ direction: rule.direction, limit: rule.failurePoint }, current)) return 0;
-  const daily = dailyMedians(readings, level).slice(-PAST_LIMIT_TREND_DAYS);
-  const days = daysUntilAccelerating(daily, rule.failurePoint, now);
+  const days = daysUntilAccelerating(daily.slice(-PAST_LIMIT_TREND_DAYS), rule.failurePoint, now);
   return days === null ? rule.exceededDays : Math.min(rule.exceededDays, Math.max(0, days));
 }
 
@@ -173,7 +231,7 @@ function trendFinding(
 
 /** Active trouble codes (seen recently) become anomalies, and failures when they concern a component. */
 export function evaluateDtcs(samples: readonly TelemetrySample[], catalog: DtcCatalog): Findings {
-  const out: Findings = { anomalies: [], failures: [] };
+  const out: Findings = { anomalies: [], failures: [], signals: [] };
   if (samples.length === 0) return out;
   const newest = Math.max(...samples.map((s) => s.ts));
   const seen = new Map<string, number>();

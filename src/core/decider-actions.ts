@@ -86,7 +86,7 @@ export class Step {
 }
 
 export function requestAnalysis(s: Step, samples: AnalysisRequest['samples']): void {
-  const payload: AnalysisRequest = { vin: s.wf.vin, samples };
+  const payload: AnalysisRequest = { vin: s.wf.vin, samples, ...(s.wf.dataSince !== null ? { since: s.wf.dataSince } : {}) };
   s.publish({
     channel: CHANNELS.analysisRequest,
     messageType: 'analysis_request',

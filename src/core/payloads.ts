@@ -16,7 +16,8 @@ export interface PredictedFailure {
 
 export interface Anomaly {
   signal: string;
-  kind: 'threshold' | 'trend' | 'dtc';
+  /** `drift`: the vehicle has moved away from its own learned normal, before any limit or trend says so. */
+  kind: 'threshold' | 'trend' | 'dtc' | 'drift';
   value: number | string;
   message: string;
 }
@@ -51,6 +52,11 @@ export interface AnalysisResult {
 export interface AnalysisRequest {
   vin: string;
   samples: TelemetrySampleWire[];
+  /**
+   * Epoch ms of the vehicle's last service, when it had one: what the analysis remembers of the vehicle
+   * from before it (daily levels, its learned normal) describes parts since replaced and is forgotten.
+   */
+  since?: number;
 }
 
 export const ENGAGEMENT_KINDS = ['initial', 'reminder', 'escalation'] as const;

@@ -6,6 +6,8 @@ export const RulErrorCodes = {
   notANumber: 'RUL_NOT_A_NUMBER',
   badOrder: 'RUL_BAD_ORDER',
   badModel: 'RUL_BAD_MODEL',
+  noTrainingData: 'RUL_NO_TRAINING_DATA',
+  badInput: 'RUL_BAD_INPUT',
 } as const;
 export type RulErrorCode = (typeof RulErrorCodes)[keyof typeof RulErrorCodes];
 

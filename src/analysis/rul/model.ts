@@ -195,7 +195,7 @@ export function parseRulModel(text: string, source: string): RulModel {
   return raw as unknown as RulModel;
 }
 
-function isTree(t: unknown, cols: number): t is Tree {
+export function isTree(t: unknown, cols: number): t is Tree {
   if (!isRecord(t)) return false;
   const { feature, threshold, left, right, value } = t;
   if (!isNumArray(feature) || !isNumArray(threshold) || !isNumArray(left) || !isNumArray(right) || !isNumArray(value))

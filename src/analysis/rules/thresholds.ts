@@ -41,6 +41,8 @@ export interface SignalRule {
   level?: number;
   /** A trend whose fitted change over the observed span is smaller than this is noise, not wear. */
   minDelta: number;
+  /** Step in which the agent remembers this signal's daily levels between requests (an Int16 each). */
+  resolution: number;
   /**
    * A signal that depends on how the vehicle is driven is compared at one reference operating point:
    * each reading is moved along the vehicle's own least-squares slope against `covariate` to `reference`.
@@ -92,6 +94,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     // A pressurised system boils near 120 °C: past ~118 °C the engine is overheating, not just hot.
     failurePoint: 118,
     minDelta: 3,
+    resolution: 0.01,
   },
   {
     id: 'oil_pressure_low',
@@ -107,6 +110,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     // Below ~90 kPa at 2 000 rpm the bearings' oil film breaks down.
     failurePoint: 90,
     minDelta: 20,
+    resolution: 0.05,
     // A gear pump's pressure rises with engine speed until the relief valve opens (~0.05–0.2 kPa/rpm).
     adjust: { covariate: rpm, reference: OIL_REFERENCE_RPM, label: 'rpm', minSlope: 0, maxSlope: 0.3 },
   },
@@ -125,6 +129,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     // Resting at ~11.6 V a lead-acid battery is nearly flat and no longer cranks reliably.
     failurePoint: 11.6,
     minDelta: 0.15,
+    resolution: 0.001,
     level: 0.75,
   },
   {
@@ -139,6 +144,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     conditionLabel: 'any',
     exceededDays: 20,
     minDelta: 1,
+    resolution: 0.01,
   },
   {
     id: 'tyre_pressure_low',
@@ -154,6 +160,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     exceededDays: 2,
     failurePoint: 150,
     minDelta: 8,
+    resolution: 0.05,
   },
   {
     id: 'brake_pad_wear',
@@ -168,6 +175,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     exceededDays: 5,
     failurePoint: 95,
     minDelta: 2,
+    resolution: 0.01,
   },
   {
     id: 'transmission_over_temperature',
@@ -184,6 +192,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     // Automatic transmission fluid oxidises within hours above ~130 °C.
     failurePoint: 130,
     minDelta: 3,
+    resolution: 0.01,
     // Churning and torque load warm the fluid with road speed (~0.1 °C per km/h).
     adjust: { covariate: speed, reference: GEARBOX_REFERENCE_KMH, label: 'km/h', minSlope: 0, maxSlope: 0.5 },
   },
