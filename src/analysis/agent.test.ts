@@ -79,4 +79,23 @@ describe('data analysis agent', () => {
     await agent.stop();
     expect(bus.subscriptionCount).toBe(0);
   });
+
+  it('remembers a vehicle between requests and forgets what came before its last service', async () => {
+    const { samples, clock, bus } = await setup();
+    const wire = samples.map(sampleToWire);
+    const send = async (payload: AnalysisRequest): Promise<AnalysisResult> => {
+      await bus.publish(CHANNELS.analysisRequest, requestEnvelope(clock, 'analysis_request', AGENTS.dataAnalysis, payload));
+      await bus.drain();
+      return bus.on(CHANNELS.analysisResult).at(-1)!.payload as AnalysisResult;
+    };
+    const trendDays = (r: AnalysisResult): number => Number(/over (\d+) days/.exec(r.predicted_failures[0]?.evidence?.[0] ?? '')?.[1] ?? 0);
+    await send({ vin: TEST_VIN, samples: wire.slice(0, 40) });
+    // The second request brings only the last 10 days; the first 10 are remembered.
+    expect(trendDays(await send({ vin: TEST_VIN, samples: wire.slice(40) }))).toBe(20);
+    const servicedAt = samples[40]!.ts;
+    expect(trendDays(await send({ vin: TEST_VIN, samples: wire.slice(40), since: servicedAt }))).toBe(10);
+    const bad = await send({ vin: TEST_VIN, samples: [], since: -5 } as AnalysisRequest);
+    expect(bad).toBe(bus.on(CHANNELS.analysisResult).at(-1)!.payload);
+    expect((bus.on(CHANNELS.systemError).at(-1)!.payload as AgentFailedPayload).error).toMatch(/since must be epoch milliseconds/);
+  });
 });

@@ -4,6 +4,7 @@ import type { Envelope } from '../core/envelope.js';
 import { AGENTS, CHANNELS } from '../core/envelope.js';
 import { validateSample, type TelemetrySample } from '../core/telemetry.js';
 import { analyzeVehicle, type AnalysisResultWithQuality, type AnalyzeOptions } from './analyze.js';
+import { DEFAULT_MAX_VEHICLES, HistoryStore } from './history.js';
 import { parseAnalysisRequest } from './request.js';
 
 export interface DataAnalysisAgentOptions extends AnalyzeOptions {
@@ -15,6 +16,8 @@ export interface DataAnalysisAgentOptions extends AnalyzeOptions {
   maxSamples?: number;
   /** A request whose JSON would be larger than this is refused unread. @default 8 MiB */
   maxRequestBytes?: number;
+  /** Vehicles whose history and normal the agent remembers; the least recently analysed is forgotten first. @default 100 000 */
+  maxTrackedVehicles?: number;
 }
 
 export interface AgentFailedPayload {
@@ -26,6 +29,7 @@ export interface AgentFailedPayload {
 export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAgentOptions = {}): Agent {
   const name = AGENTS.dataAnalysis;
   const log = ctx.log;
+  const history = new HistoryStore({ maxVehicles: opts.maxTrackedVehicles ?? DEFAULT_MAX_VEHICLES, ...(opts.rules ? { rules: opts.rules } : {}) });
 
   async function handle(env: Envelope): Promise<void> {
     const now = ctx.clock.now();
@@ -37,7 +41,7 @@ export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAge
       await ctx.bus.publish(CHANNELS.systemError, ctx.envelopes.reply(env, 'agent_failed', payload));
       return;
     }
-    const { vin, samples } = parsed.value;
+    const { vin, samples, since } = parsed.value;
     const valid: TelemetrySample[] = [];
     const rejected = new Map<string, number>();
     for (const raw of samples) {
@@ -53,7 +57,8 @@ export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAge
       log.warn({ correlation_id: env.header.correlation_id, vin, rejected: Object.fromEntries(rejected) }, 'samples excluded from analysis');
     }
     const intake = { received: samples.length, rejected: Object.fromEntries(rejected) };
-    const result: AnalysisResultWithQuality = { ...analyzeVehicle(valid, now, opts, intake), vin };
+    const memory = { store: history, vin, ...(since !== undefined ? { since } : {}) };
+    const result: AnalysisResultWithQuality = { ...analyzeVehicle(valid, now, opts, intake, memory), vin };
     log.debug({ vin, samples: valid.length, failures: result.predicted_failures.length }, 'analysis done');
     await ctx.bus.publish(CHANNELS.analysisResult, ctx.envelopes.reply(env, 'analysis_result', result));
   }

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DAY, HOUR } from '../core/clock.js';
 import { SIGNALS } from '../core/telemetry.js';
 import { analyzeVehicle } from './analyze.js';
+import { FEATURE_NAMES } from './learned/features.js';
+import { trainFleetModel } from './learned/model.js';
 import { T0, TEST_VIN, lastTs, noise, prng, series } from './testing/series.js';
 
 const FL = SIGNALS.padWear[0]!;
@@ -208,5 +210,38 @@ describe('analyzeVehicle', () => {
   it('answers an empty sample set with nothing predicted and zero confidence', () => {
     const r = analyzeVehicle([], T0);
     expect(r).toMatchObject({ predicted_failures: [], predicted_days_to_failure: null, confidence: 0, samples_analyzed: 0 });
+  });
+
+  describe('with a learned fleet model', () => {
+    // A model that always answers 30 days: what the blend does is then plain to see.
+    const thirty = trainFleetModel(
+      Array.from({ length: 200 }, (_, i) => ({ features: FEATURE_NAMES.map((_n, j) => (i * 7 + j) % 13), days: 30 })),
+      { seed: 1, histories: 4, trainedAt: new Date('2026-02-01T00:00:00Z') },
+    );
+    const wearing = series({ days: 20, perDay: 4, signals: (day) => ({ [FL]: 60 + day, [SIGNALS.engineSpeed]: 0 }) });
+
+    it('blends its days into the rules’ on a log scale, shows both in the evidence and names itself in model_version', () => {
+      const now = lastTs(wearing);
+      const rules = analyzeVehicle(wearing, now).predicted_failures[0]!;
+      const f = analyzeVehicle(wearing, now, { learned: thirty }).predicted_failures[0]!;
+      const expected = Math.expm1((Math.log1p(rules.days_to_failure) + Math.log1p(30)) / 2);
+      expect(f.days_to_failure).toBeCloseTo(expected, 1);
+      expect(f.days_to_failure_high!).toBeGreaterThanOrEqual(29.9);
+      expect(f.evidence?.at(-1)).toMatch(/learned fleet model \(trained 2026-02-01 on 4 vehicle histories\): 30 days; rules: [\d.]+ days/);
+      expect(analyzeVehicle(wearing, now, { learned: thirty }).model_version).toMatch(/\+fleet-2026-02-01/);
+    });
+
+    it('never moves a critical call of the rules later', () => {
+      const hot = series({ days: 6, perDay: 12, signals: (d) => ({ [SIGNALS.engineSpeed]: 2000, [SIGNALS.coolantTemp]: 95 + 3 * d }) });
+      const now = lastTs(hot);
+      const rules = analyzeVehicle(hot, now).predicted_failures[0]!;
+      expect(rules.days_to_failure).toBeLessThan(1);
+      expect(analyzeVehicle(hot, now, { learned: thirty }).predicted_failures[0]!.days_to_failure).toBe(rules.days_to_failure);
+    });
+
+    it('cannot raise an alarm the rules do not', () => {
+      const calm = series({ days: 20, perDay: 4, signals: () => ({ [FL]: 30, [SIGNALS.engineSpeed]: 0 }) });
+      expect(analyzeVehicle(calm, lastTs(calm), { learned: thirty }).predicted_failures).toEqual([]);
+    });
   });
 });

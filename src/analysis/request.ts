@@ -45,6 +45,8 @@ export interface RawAnalysisRequest {
   vin: string;
   /** still unvalidated: each is checked with validateSample */
   samples: unknown[];
+  /** epoch ms of the vehicle's last service, if any */
+  since?: number;
 }
 
 export function parseAnalysisRequest(
@@ -66,5 +68,9 @@ export function parseAnalysisRequest(
   if (jsonSizeUpTo(samples, maxBytes) > maxBytes) {
     return { ok: false, error: `payload_too_large: the request exceeds ${maxBytes} bytes of JSON`, vin };
   }
-  return { ok: true, value: { vin, samples } };
+  const since = p['since'];
+  if (since !== undefined && since !== null && !(typeof since === 'number' && Number.isFinite(since) && since >= 0)) {
+    return { ok: false, error: 'invalid_payload: since must be epoch milliseconds (a number ≥ 0) when given', vin };
+  }
+  return { ok: true, value: typeof since === 'number' ? { vin, samples, since } : { vin, samples } };
 }
