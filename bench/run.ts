@@ -12,7 +12,7 @@ import pino from 'pino';
 import { ManualClock } from '../src/clock/clocks.js';
 import { decide } from '../src/core/decider.js';
 import { sampleToWire, validateSample } from '../src/core/telemetry.js';
-import { analyzeVehicle } from '../src/analysis/index.js';
+import { analyzeVehicle, HistoryStore } from '../src/analysis/index.js';
 import { createFleet } from '../src/sim/index.js';
 import { newWorkflow, type Workflow } from '../src/core/workflow.js';
 import { DecisionApplier, commitOf } from '../src/orchestrator/applier.js';
@@ -142,15 +142,17 @@ async function main(): Promise<void> {
       for (const w of windowJson) for (const x of w) n += JSON.parse(x) ? 1 : 0;
       return n;
     });
+    // With the agent's per-vehicle memory, as the agent runs: each request also reads and updates it.
+    const history = new HistoryStore();
     const analysisRate = opsPerSecond(() => {
       let n = 0;
-      for (const w of windows) {
+      for (const [i, w] of windows.entries()) {
         const valid = [];
         for (const x of w) {
           const r = validateSample(x, T0);
           if (r.ok) valid.push(r.sample);
         }
-        analyzeVehicle(valid, T0);
+        analyzeVehicle(valid, T0, {}, undefined, { store: history, vin: fleet.infos()[i]!.vin });
         n += w.length;
       }
       return n;
@@ -163,6 +165,29 @@ async function main(): Promise<void> {
       target: '≥ 50,000',
       met: analysisRate >= 50_000,
     });
+
+    // 1c. The agent's per-vehicle history: bytes per tracked vehicle, in a child with a clean heap.
+    progress('analysis memory per tracked vehicle (child process, 2 × 10,000 vehicles)');
+    const am = JSON.parse(
+      execFileSync(process.execPath, ['--expose-gc', path.join(here, 'analysis-memory.js'), '--vehicles', '10000'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    ) as { vehicles: number; per_vehicle_bytes: number; per_vehicle_bytes_next: number; state_bytes: number; floor_window_bytes: number };
+    for (const [label, value] of [
+      [`first ${am.vehicles.toLocaleString('en-US')}`, am.per_vehicle_bytes],
+      [`next ${am.vehicles.toLocaleString('en-US')}`, am.per_vehicle_bytes_next],
+    ] as const) {
+      results.push({
+        name: `analysis history per tracked vehicle (${label})`,
+        value,
+        unit: 'bytes',
+        floor: { name: 'one 14-day window of parsed samples, bytes', value: am.floor_window_bytes },
+        target: '≤ 2,048 B',
+        met: value <= 2048,
+        note: `state array ${am.state_bytes} B per vehicle (32 days × 13 signals + normals, Int16)`,
+      });
+    }
 
     // 2. Persisted transitions: decision + transitions + outbox + timers in one SQLite transaction per batch.
     progress('persisted transitions (SQLite, WAL)');
