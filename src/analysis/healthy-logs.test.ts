@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DAY, HOUR } from '../core/clock.js';
 import { SIGNALS, type TelemetrySample } from '../core/telemetry.js';
 import { analyzeVehicle } from './analyze.js';
+import { HistoryStore } from './history.js';
 import { T0, TEST_VIN } from './testing/series.js';
 
 const DIR = process.env['PITWALL_CAROBD_DIR'] ?? '/work/shared/data/carobd-toyota-etios';
@@ -51,5 +52,19 @@ describe.skipIf(!present)('healthy real OBD-II logs (carOBD Toyota Etios)', () =
     const r = analyzeVehicle(samples, samples.at(-1)!.ts);
     expect(r.predicted_failures).toEqual([]);
     expect(r.anomalies).toEqual([]);
+  });
+
+  it('eighteen days through the agent’s memory, one request a day, raise no prediction and no drift from its own normal', () => {
+    const store = new HistoryStore();
+    const days = [...FILES, ...FILES, ...FILES].map((file, d) => loadLog(file, T0 + d * DAY + 8 * HOUR));
+    for (let d = 0; d < days.length; d++) {
+      const window = days.slice(Math.max(0, d - 13), d + 1).flat();
+      const r = analyzeVehicle(window, window.at(-1)!.ts + HOUR, {}, undefined, { store, vin: TEST_VIN });
+      expect(r.predicted_failures).toEqual([]);
+      expect(r.anomalies.filter((a) => a.kind === 'drift' || a.kind === 'trend')).toEqual([]);
+    }
+    // The memory did learn this car's normal (warm coolant, resting battery) on the way.
+    const learned = store.slots.filter((slot) => store.vehicle(TEST_VIN).baseline(slot) !== null).map((slot) => slot.signal);
+    expect(learned).toEqual(expect.arrayContaining([SIGNALS.coolantTemp]));
   });
 });
