@@ -25,9 +25,11 @@ import { createEngagementAgent, createHttpGateway, createTelematicsDirectory } f
 import { createSchedulerClient, createSchedulingAgent } from '../scheduling/index.js';
 import { createFeedbackAgent } from '../feedback/index.js';
 import type { Config } from './config.js';
+import { loadAnalysisModel, type LoadedAnalysisModel } from './model.js';
 
 export interface PitwallSystem {
   loop: MainOrchestrationLoop;
+  analysisModel: LoadedAnalysisModel;
   api: FastifyInstance;
   apiUrl: string;
   store: Store;
@@ -42,6 +44,8 @@ export interface SystemOptions {
   log: Logger;
   /** The notification provider (SMS / e-mail / push); the simulator's gateway in a demo. */
   notificationUrl: string;
+  /** The fleet model, loaded before anything starts; loaded here from the config when absent. */
+  analysisModel?: LoadedAnalysisModel;
 }
 
 /** The bus secret: PITWALL_BUS_SECRET, else one generated once into the data directory (mode 600). */
@@ -115,6 +119,9 @@ export function workflowTimingFor(config: Pick<Config, 'stateTimeout' | 'speed'>
 
 export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
   const { config, clock, log } = opts;
+  // First, so a missing or broken model file stops the start before anything is opened.
+  const analysisModel = opts.analysisModel ?? loadAnalysisModel(config);
+  log.info({ model_file: analysisModel.file, trained_at: analysisModel.model?.trained_at ?? null }, analysisModel.description);
   mkdirSync(config.dataDir, { recursive: true });
   const keys: KeyRing = keyRingFromSecret(loadBusSecret(config.dataDir), SENDERS);
   const store = createSqliteStore({ path: path.join(config.dataDir, 'pitwall.db') });
@@ -135,7 +142,10 @@ export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
   const dtc = loadDtcCatalog(DTC_TABLE);
   if (dtc.warning) log.warn(dtc.warning);
   const agents: Agent[] = [
-    createDataAnalysisAgent(ctx(AGENTS.dataAnalysis), { dtcCatalog: dtc.catalog }),
+    createDataAnalysisAgent(ctx(AGENTS.dataAnalysis), {
+      dtcCatalog: dtc.catalog,
+      ...(analysisModel.model ? { learned: analysisModel.model } : {}),
+    }),
     createEngagementAgent(ctx(AGENTS.customerEngagement), {
       directory: createTelematicsDirectory(config.telematicsUrl),
       gateway,
@@ -175,6 +185,7 @@ export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
   let stopped: Promise<void> | null = null;
   return {
     loop,
+    analysisModel,
     api,
     apiUrl,
     store,

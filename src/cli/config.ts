@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { PERSONAS as SIM_PERSONAS, type Persona } from '../sim/vehicles.js';
 
-export type SettingType = 'int' | 'number' | 'string' | 'url' | 'optional-url' | 'level' | 'iso' | 'personas';
+export type SettingType = 'int' | 'number' | 'string' | 'optional-path' | 'url' | 'optional-url' | 'level' | 'iso' | 'personas';
 
 export interface Setting {
   key: SettingKey;
@@ -38,6 +38,8 @@ export interface Config {
   badSampleRate: number;
   personas: string;
   logLevel: string;
+  /** '' = `<dataDir>/fleet-model.json` when it exists, else the rules alone */
+  analysisModel: string;
 }
 export type SettingKey = keyof Config;
 
@@ -64,6 +66,13 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'badSampleRate', flag: 'bad-sample-rate', env: 'PITWALL_BAD_SAMPLE_RATE', type: 'number', min: 0, max: 1, doc: 'share of malformed samples the simulator serves' },
   { key: 'personas', flag: 'personas', env: 'PITWALL_PERSONAS', type: 'personas', doc: `simulated owners, comma-separated from ${SIM_PERSONAS.join(', ')} (empty: the fleet's mix)` },
   { key: 'logLevel', flag: 'log-level', env: 'PITWALL_LOG_LEVEL', type: 'level', doc: `one of ${LEVELS.join(', ')}` },
+  {
+    key: 'analysisModel',
+    flag: 'analysis-model',
+    env: 'PITWALL_ANALYSIS_MODEL',
+    type: 'optional-path',
+    doc: 'fleet model file the analysis blends into its rules (written by `pitwall model retrain`); empty: `<data-dir>/fleet-model.json` if it exists, else the rules alone',
+  },
 ];
 
 export const DEFAULTS: Readonly<Config> = Object.freeze({
@@ -87,6 +96,7 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   badSampleRate: 0.002,
   personas: '',
   logLevel: 'info',
+  analysisModel: '',
 });
 
 export class ConfigError extends Error {
@@ -141,6 +151,9 @@ export function parseSetting(setting: Setting, raw: unknown, origin: string): st
       }
       return list.join(',');
     }
+    case 'optional-path':
+      if (typeof text !== 'string') throw new ConfigError(`${what} must be a file path, got ${JSON.stringify(raw)}`);
+      return text;
     case 'string':
       if (typeof text !== 'string' || text === '') throw new ConfigError(`${what} must be a non-empty string`);
       return text;

@@ -20,7 +20,7 @@ function withSettings(cmd: Command, keys: SettingKey[], overrides: Partial<Confi
   for (const key of keys) {
     const s = SETTINGS.find((x) => x.key === key)!;
     const def = overrides[key] ?? DEFAULTS[key];
-    const placeholder = s.type === 'url' ? 'URL' : s.type === 'int' || s.type === 'number' ? 'N' : 'VALUE';
+    const placeholder = s.type === 'url' ? 'URL' : s.type === 'int' || s.type === 'number' ? 'N' : s.type === 'optional-path' ? 'FILE' : 'VALUE';
     const opt = new Option(`--${s.flag} <${placeholder}>`, `${s.doc} (env ${s.env})`).argParser((raw: string) => {
       try {
         return parseSetting(s, raw, 'flag');
@@ -59,6 +59,7 @@ async function run(fn: () => Promise<void>): Promise<void> {
 const START_KEYS: SettingKey[] = [
   'vehicles', 'speed', 'seed', 'dataDir', 'port', 'telematicsPort', 'schedulerPort', 'host',
   'pollingInterval', 'analysisInterval', 'stateTimeout', 'clockEpoch', 'badSampleRate', 'personas', 'fetchConcurrency', 'logLevel',
+  'analysisModel',
 ];
 
 withSettings(
@@ -76,7 +77,7 @@ withSettings(
   program
     .command('orchestrator')
     .description('Run the orchestrator, its agents and the HTTP API against real (or mock) telematics and scheduler APIs'),
-  ['telematicsUrl', 'schedulerUrl', 'notifyUrl', 'pollingInterval', 'analysisInterval', 'dataDir', 'port', 'host', 'pitwallUrl', 'speed', 'clockEpoch', 'fetchConcurrency', 'stateTimeout', 'logLevel'],
+  ['telematicsUrl', 'schedulerUrl', 'notifyUrl', 'pollingInterval', 'analysisInterval', 'dataDir', 'port', 'host', 'pitwallUrl', 'speed', 'clockEpoch', 'fetchConcurrency', 'stateTimeout', 'logLevel', 'analysisModel'],
   ORCH_OVERRIDES,
 ).action(async (_o, cmd: Command) =>
   run(async () => {
@@ -145,6 +146,38 @@ withSettings(
   run(async () => {
     const { printLabels } = await import('./inspect.js');
     await printLabels(configOf(cmd).dataDir, o.json === true);
+  }),
+);
+
+const intOption = (min: number, max: number) => (raw: string): number => {
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}, got "${raw}"`);
+  return n;
+};
+
+const model = program.command('model').description('The fleet’s learned days-to-failure model, blended into the analysis rules');
+withSettings(
+  model
+    .command('retrain')
+    .description(
+      'Train the fleet model on the stored service findings and each labelled vehicle’s telemetry history (deterministic for a seed); ' +
+        'Pitwall loads <data-dir>/fleet-model.json at its next start',
+    )
+    .option('--out <file>', 'model file to write (default: <data-dir>/fleet-model.json)')
+    .option('--seed <N>', 'random seed of the trainer', intOption(0, 2 ** 31 - 1), 7)
+    .option('--lookback-days <N>', 'days before each finding whose daily checkpoints become training rows', intOption(1, 365), 45),
+  ['dataDir', 'telematicsUrl'],
+).action(async (o: { out?: string; seed: number; lookbackDays: number }, cmd: Command) =>
+  run(async () => {
+    const { retrainCommand } = await import('./model.js');
+    const config = configOf(cmd);
+    await retrainCommand({
+      dataDir: config.dataDir,
+      telematicsUrl: config.telematicsUrl,
+      seed: o.seed,
+      lookbackDays: o.lookbackDays,
+      ...(o.out ? { out: o.out } : {}),
+    });
   }),
 );
 

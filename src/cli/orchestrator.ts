@@ -18,6 +18,7 @@ export async function startOrchestrator(config: Readonly<Config>): Promise<void>
       `  scheduler   ${config.schedulerUrl}`,
       `  store       ${path.join(config.dataDir, 'pitwall.db')}`,
       `  clock       ${isoTime(clock.now())} at ${config.speed}×`,
+      `  ${system.analysisModel.description}`,
       '',
     ].join('\n'),
   );

@@ -14,6 +14,7 @@ import { startSchedulerMock, startTelematicsMock } from '../sim/index.js';
 import { startSystem } from './compose.js';
 import { personasOf, type Config } from './config.js';
 import { createLogger } from './logger.js';
+import { loadAnalysisModel } from './model.js';
 import { startSummary } from './summary.js';
 
 interface ServiceRecord {
@@ -26,6 +27,8 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
   mkdirSync(config.dataDir, { recursive: true });
   const logFile = path.join(config.dataDir, 'pitwall.log');
   const log = createLogger(config.logLevel, logFile);
+  // Before the mocks listen: a bad model file must end the process, not leave servers running.
+  const analysisModel = loadAnalysisModel(config);
 
   // Virtual time and the fleet's origin survive restarts in the data directory.
   const clockFile = path.join(config.dataDir, 'clock.json');
@@ -84,6 +87,7 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
     clock,
     log,
     notificationUrl: telematics.url,
+    analysisModel,
   });
 
   const out = process.stdout;
@@ -96,6 +100,7 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
       `  store          ${path.join(config.dataDir, 'pitwall.db')}`,
       `  log            ${logFile}`,
       `  virtual clock  ${isoTime(clock.now())} at ${config.speed}× ${saved ? pc.dim('(resumed)') : ''}`,
+      `  ${analysisModel.description}`,
       pc.dim('  Ctrl-C stops; starting again resumes from the store.'),
       '',
     ].join('\n'),
