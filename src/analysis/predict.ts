@@ -114,7 +114,7 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
       const message = `${name} ${level === 0.5 ? 'median' : `p${Math.round(level * 100)}`} ${round(recentLevel, 1)} ${rule.unit} over ${recent.length} recent readings (${rule.conditionLabel}) is ${rule.direction} the limit ${rule.limit} ${rule.unit}`;
       out.anomalies.push({ signal, kind: 'threshold', value: round(recentLevel, 2), message });
       if (recent.length >= MIN_RECENT) {
-        const days = daysPastLimit(rule, daily, recentLevel, now);
+        const days = daysPastLimit(rule, daily, readings, recentLevel, now);
         out.failures.push({
           component: rule.component,
           mode: rule.mode,
@@ -167,15 +167,25 @@ const ACCELERATION_HORIZON_DAYS = 30;
 /** Days of daily values whose course rates how fast a signal already past its limit is still moving. */
 const PAST_LIMIT_TREND_DAYS = 6;
 
+/** Hours of raw readings whose course is projected beside the daily levels' for a signal past its limit. */
+const PAST_LIMIT_RAW_HOURS = 72;
+
 /**
- * Days to failure of a signal already past its service limit: `exceededDays`, or sooner when the last
- * days' course (with its acceleration) reaches the rule's failure point first (0 once it is there).
+ * Days to failure of a signal already past its service limit: `exceededDays`, or sooner when its course
+ * (with its acceleration) reaches the rule's failure point first (0 once it is there). The course is read
+ * twice, from the last days' levels and from the last three days' raw readings, and the earlier crossing
+ * counts: past the service limit, calling the failure a few hours early costs a booking moved forward,
+ * calling it late costs the part.
  */
-function daysPastLimit(rule: SignalRule, daily: readonly Point[], current: number, now: number): number {
+function daysPastLimit(rule: SignalRule, daily: readonly Point[], readings: readonly Point[], current: number, now: number): number {
   if (rule.failurePoint === undefined) return rule.exceededDays;
   if (beyondLimit({ direction: rule.direction, limit: rule.failurePoint }, current)) return 0;
-  const days = daysUntilAccelerating(daily.slice(-PAST_LIMIT_TREND_DAYS), rule.failurePoint, now);
-  return days === null ? rule.exceededDays : Math.min(rule.exceededDays, Math.max(0, days));
+  const latest = readings[readings.length - 1]!.t;
+  const raw = readings.filter((r) => r.t > latest - PAST_LIMIT_RAW_HOURS * HOUR);
+  const estimates = [daysUntilAccelerating(daily.slice(-PAST_LIMIT_TREND_DAYS), rule.failurePoint, now), daysUntilAccelerating(raw, rule.failurePoint, now)].filter(
+    (d): d is number => d !== null,
+  );
+  return estimates.length === 0 ? rule.exceededDays : Math.min(rule.exceededDays, Math.max(0, Math.min(...estimates)));
 }
 
 interface TrendFinding {
