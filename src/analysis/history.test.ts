@@ -109,6 +109,19 @@ describe('analysis with memory', () => {
     expect(r.predicted_failures).toEqual([]);
   });
 
+  it('gives a signal that only grows with use (pad wear) no normal to drift from', () => {
+    const store = new HistoryStore();
+    const pad = SIGNALS.padWear[0]!;
+    // Healthy wear, 0.1 % a day: after a month the pads are 3 % past the level of the first fortnight.
+    const wear = series({ days: 40, perDay: 4, signals: (day) => ({ [pad]: 20 + 0.1 * day + noise(rand, 0.05) }) });
+    let r = analyzeVehicle([], T0);
+    for (let d = 14; d <= 40; d += 2) {
+      r = analyzeVehicle(wear.filter((s) => s.ts > T0 + (d - 14) * DAY && s.ts <= T0 + d * DAY), T0 + d * DAY, {}, undefined, { store, vin: TEST_VIN });
+      expect(r.anomalies.filter((a) => a.kind === 'drift')).toEqual([]);
+    }
+    expect(store.vehicle(TEST_VIN).baseline(store.slot(SIGNAL_RULES.find((x) => x.id === 'brake_pad_wear')!, pad)!)).not.toBeNull();
+  });
+
   it('does not let bad samples move the learned normal', () => {
     const clean = new HistoryStore();
     const dirty = new HistoryStore();

@@ -108,7 +108,7 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
       baseline = memory.vehicle.baseline(slot);
     }
     out.signals.push({ rule, signal, daily, recentLevel, baseline });
-    const normal = baseline ? baselineNote(rule, signal, baseline, recentLevel) : null;
+    const normal = baseline && !rule.cumulative ? baselineNote(rule, signal, baseline, recentLevel) : null;
 
     if (beyondLimit(rule, recentLevel)) {
       const message = `${name} ${level === 0.5 ? 'median' : `p${Math.round(level * 100)}`} ${round(recentLevel, 1)} ${rule.unit} over ${recent.length} recent readings (${rule.conditionLabel}) is ${rule.direction} the limit ${rule.limit} ${rule.unit}`;
@@ -214,8 +214,12 @@ function trendFinding(
   const target = rule.failurePoint ?? rule.limit;
   const linear = beyondLimit({ direction: rule.direction, limit: target }, valueAt(fit, now)) ? 0 : (daysUntil(fit, fit.slope, target, now) ?? toLimit);
   // Close to the end, the last days' acceleration tells the remaining time better than the straight line.
-  const accelerating = linear < ACCELERATION_HORIZON_DAYS ? daysUntilAccelerating(daily.slice(-PAST_LIMIT_TREND_DAYS), target, now) : null;
+  const recentDays = daily.slice(-PAST_LIMIT_TREND_DAYS);
+  const accelerating = linear < ACCELERATION_HORIZON_DAYS ? daysUntilAccelerating(recentDays, target, now) : null;
   const dueDays = Math.max(0, accelerating === null ? linear : Math.min(linear, accelerating));
+  // The limit crossing shown beside it comes from the same course, so it is never after the failure.
+  const limitAccelerating = accelerating === null ? null : daysUntilAccelerating(recentDays, rule.limit, now);
+  const limitDays = Math.min(dueDays, Math.max(0, limitAccelerating === null ? toLimit : Math.min(toLimit, limitAccelerating)));
   // A 95 % band on the slope gives the earliest and latest crossing; a slope that may be flat has no upper bound.
   const fast = daysUntil(fit, fit.slope + Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, target, now) ?? 0;
   const slow = daysUntil(fit, fit.slope - Math.sign(fit.slope) * 1.96 * fit.slopeStdErr, target, now);
@@ -224,7 +228,7 @@ function trendFinding(
   const perDay = round(fit.slope, 3);
   const name = shortName(signal);
   const at = rule.adjust ? ` at ${rule.adjust.reference} ${rule.adjust.label}` : '';
-  const message = `${name}${at} trending ${perDay > 0 ? '+' : ''}${perDay} ${rule.unit}/day over ${fit.n} days (r²=${round(fit.r2)}), now ${round(valueAt(fit, now), 1)} ${rule.unit}, limit ${rule.limit} ${rule.unit} in ${round(Math.max(0, toLimit), 1)} days${rule.failurePoint === undefined ? '' : `, failure point ${rule.failurePoint} ${rule.unit} in ${round(dueDays, 1)} days`}`;
+  const message = `${name}${at} trending ${perDay > 0 ? '+' : ''}${perDay} ${rule.unit}/day over ${fit.n} days (r²=${round(fit.r2)})${accelerating !== null && accelerating < linear ? ', accelerating' : ''}, now ${round(valueAt(fit, now), 1)} ${rule.unit}, limit ${rule.limit} ${rule.unit} in ${round(limitDays, 1)} days${rule.failurePoint === undefined ? '' : `, failure point ${rule.failurePoint} ${rule.unit} in ${round(dueDays, 1)} days`}`;
   return {
     anomaly: { signal, kind: 'trend', value: perDay, message },
     failure: {

@@ -44,6 +44,11 @@ export interface SignalRule {
   /** Step in which the agent remembers this signal's daily levels between requests (an Int16 each). */
   resolution: number;
   /**
+   * The signal accumulates with use (pad wear, battery ageing): it has no steady normal to drift from,
+   * so it gets no drift anomaly or baseline evidence; only its trend and limit count.
+   */
+  cumulative?: boolean;
+  /**
    * A signal that depends on how the vehicle is driven is compared at one reference operating point:
    * each reading is moved along the vehicle's own least-squares slope against `covariate` to `reference`.
    * Without this, a week of more motorway driving looks like a trend.
@@ -145,6 +150,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     exceededDays: 20,
     minDelta: 1,
     resolution: 0.01,
+    cumulative: true,
   },
   {
     id: 'tyre_pressure_low',
@@ -176,6 +182,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     failurePoint: 95,
     minDelta: 2,
     resolution: 0.01,
+    cumulative: true,
   },
   {
     id: 'transmission_over_temperature',
