@@ -18,6 +18,8 @@ export interface DataAnalysisAgentOptions extends AnalyzeOptions {
   maxRequestBytes?: number;
   /** Vehicles whose history and normal the agent remembers; the least recently analysed is forgotten first. @default 100 000 */
   maxTrackedVehicles?: number;
+  /** The memory itself, when the caller wants to look into it (tests, diagnostics). @default a new one */
+  history?: HistoryStore;
 }
 
 export interface AgentFailedPayload {
@@ -29,7 +31,7 @@ export interface AgentFailedPayload {
 export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAgentOptions = {}): Agent {
   const name = AGENTS.dataAnalysis;
   const log = ctx.log;
-  const history = new HistoryStore({ maxVehicles: opts.maxTrackedVehicles ?? DEFAULT_MAX_VEHICLES, ...(opts.rules ? { rules: opts.rules } : {}) });
+  const history = opts.history ?? new HistoryStore({ maxVehicles: opts.maxTrackedVehicles ?? DEFAULT_MAX_VEHICLES, ...(opts.rules ? { rules: opts.rules } : {}) });
 
   async function handle(env: Envelope): Promise<void> {
     const now = ctx.clock.now();

@@ -11,6 +11,8 @@ import { SIGNALS, sampleToWire, type TelemetrySample, type TelemetrySampleWire }
 import { FakeBus, requestEnvelope, testContext } from '../bus/testing/fake-bus.js';
 import type { AgentFailedPayload } from './agent.js';
 import { createDataAnalysisAgent } from './agent.js';
+import { HistoryStore } from './history.js';
+import { SIGNAL_RULES } from './rules/thresholds.js';
 import type { AnalysisResultWithQuality } from './analyze.js';
 import { TEST_VIN, lastTs, noise, prng, series } from './testing/series.js';
 
@@ -153,5 +155,55 @@ describe('bad input to the data-analysis agent', () => {
     const f = result!.predicted_failures[0]!;
     expect(f.component).toBe('brakes');
     expect(Math.abs(f.days_to_failure - clean.predicted_failures[0]!.days_to_failure)).toBeLessThan(1);
+  });
+
+  it('never poisons what the agent remembers: after requests full of every bad class, a clean request gets the answer a clean history gives', async () => {
+    const start = async (history: HistoryStore) => {
+      const clock = new ManualClock(now);
+      const bus = new FakeBus();
+      await createDataAnalysisAgent(testContext(AGENTS.dataAnalysis, bus, clock), { history }).start();
+      return async (samples: unknown[], at: number): Promise<AnalysisResultWithQuality | null> => {
+        clock.set(at);
+        await bus.publish(CHANNELS.analysisRequest, requestEnvelope(clock, 'analysis_request', AGENTS.dataAnalysis, { vin: TEST_VIN, samples }));
+        await bus.drain();
+        return (bus.on(CHANNELS.analysisResult).at(-1)?.payload as AnalysisResultWithQuality | undefined) ?? null;
+      };
+    };
+    const cleanMemory = new HistoryStore();
+    const dirtyMemory = new HistoryStore();
+    const cleanAgent = await start(cleanMemory);
+    const dirtyAgent = await start(dirtyMemory);
+    const day0 = base[0]!.ts;
+    const upTo = (d: number) => (s: TelemetrySampleWire): boolean => Date.parse(s.timestamp) < day0 + d * DAY;
+    // Each poisoned sample carries nothing valid besides its poison: a valid reading would be data, not poison.
+    const poison = (s: TelemetrySampleWire, k: number): unknown =>
+      [
+        { ...s, signals: { ...s.signals, [COOLANT]: 'NaN' } },
+        { ...s, signals: { ...s.signals, [PAD]: '99' } },
+        { ...s, timestamp: new Date(now + 3 * DAY).toISOString(), signals: { [SIGNALS.engineSpeed]: 2000, [COOLANT]: 140 } },
+        { ...s, signals: { [SIGNALS.engineSpeed]: 2000, [COOLANT]: 150 } },
+        { ...s, signals: { 'Vehicle.Flux.Capacitor': 1 } },
+      ][k % 5];
+    for (const d of [8, 12, 16]) {
+      const at = day0 + d * DAY;
+      const dirty = (withExtra(poison, 7) as TelemetrySampleWire[]).filter(upTo(d));
+      expect((await dirtyAgent(dirty, at))!.data_quality!.excluded).not.toEqual({});
+      await dirtyAgent([{ vin: TEST_VIN, timestamp: new Date(at).toISOString(), signals: {}, note: 'x'.repeat(9_000_000) }], at);
+      await cleanAgent((cleanWire() as TelemetrySampleWire[]).filter(upTo(d)), at);
+    }
+    const last = (cleanWire() as TelemetrySampleWire[]).filter((s) => Date.parse(s.timestamp) >= day0 + 6 * DAY);
+    const fromClean = (await cleanAgent(last, now))!;
+    const fromDirty = (await dirtyAgent(last, now))!;
+    // Remembered days reach back before this request's first day, and the normal has been learned.
+    // Every remembered day and every learned normal is the same as with clean input.
+    const clean = cleanMemory.vehicle(TEST_VIN);
+    const dirty = dirtyMemory.vehicle(TEST_VIN);
+    expect(clean.baseline(cleanMemory.slot(SIGNAL_RULES.find((r) => r.id === 'coolant_over_temperature')!, COOLANT)!)).not.toBeNull();
+    for (const slot of cleanMemory.slots) {
+      expect(dirty.older(slot, Infinity)).toEqual(clean.older(slot, Infinity));
+      expect(dirty.baseline(slot)).toEqual(clean.baseline(slot));
+    }
+    expect(fromDirty.predicted_failures).toEqual(fromClean.predicted_failures);
+    expect(fromDirty.anomalies).toEqual(fromClean.anomalies);
   });
 });
