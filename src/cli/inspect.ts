@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pc from 'picocolors';
-import type { ServiceLabel } from '../core/payloads.js';
+import type { AnalysisResult, ServiceLabel } from '../core/payloads.js';
 import type { Statistics, WorkflowStatus } from '../orchestrator/status.js';
 
 async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
@@ -54,22 +54,48 @@ export async function printStatus(apiUrl: string, vin: string, json: boolean): P
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return;
   }
-  const a = body.analysis_result;
+  process.stdout.write(formatStatus(body));
+}
+
+const days = (d: number): string => d.toFixed(1);
+
+/** Why the analysis says what it says, as a person checking it wants to read it: the band, the evidence, the data behind it. */
+function formatAnalysis(a: AnalysisResult): string[] {
+  const lines: string[] = [];
+  if (a.predicted_failures.length > 0) {
+    lines.push('', pc.bold('predicted failures'));
+    for (const f of a.predicted_failures) {
+      const band = f.days_to_failure_low !== undefined && f.days_to_failure_high !== undefined ? ` (${days(f.days_to_failure_low)}–${days(f.days_to_failure_high)})` : '';
+      lines.push(`  ${f.component.padEnd(13)} ${f.mode.padEnd(28)} p=${f.probability.toFixed(2)}  ${days(f.days_to_failure)} days${band}`);
+      for (const e of f.evidence ?? []) lines.push(`    ${pc.dim('·')} ${e}`);
+    }
+  }
+  const q = a.data_quality;
+  const excluded = q ? Object.entries(q.excluded).map(([reason, n]) => `${n} ${reason}`) : [];
+  const quality = q
+    ? [
+        `${q.samples_used}/${q.samples_received} samples used over ${q.coverage_days} day${q.coverage_days === 1 ? '' : 's'}`,
+        ...(excluded.length > 0 ? [`excluded ${excluded.join(', ')}`] : []),
+        ...(q.signals_stuck.length > 0 ? [`stuck ${q.signals_stuck.join(', ')}`] : []),
+        ...(q.gaps > 0 ? [`${q.gaps} gap${q.gaps === 1 ? '' : 's'}`] : []),
+      ]
+    : [`${a.samples_analyzed} samples analysed`];
+  lines.push('', `analysis ${a.model_version}  confidence ${a.confidence.toFixed(2)}  ${pc.dim(quality.join(' · '))}`);
+  return lines;
+}
+
+/** `pitwall status` for a person: the workflow, what the analysis predicted and why, its history. */
+export function formatStatus(body: WorkflowStatus): string {
   const lines = [
     `${pc.bold(body.vin)}  ${body.state}  urgency ${body.urgency_level ?? '-'}  ${body.outcome ? `outcome ${body.outcome}` : ''}`,
     `correlation ${body.correlation_id}  updated ${body.last_update}  retries ${body.retry_count}  errors ${body.error_count}`,
   ];
-  if (a && a.predicted_failures.length > 0) {
-    lines.push('', pc.bold('predicted failures'));
-    for (const f of a.predicted_failures) {
-      lines.push(`  ${f.component.padEnd(13)} ${f.mode.padEnd(28)} p=${f.probability.toFixed(2)}  ${f.days_to_failure.toFixed(1)} days`);
-    }
-  }
+  if (body.analysis_result) lines.push(...formatAnalysis(body.analysis_result));
   if (body.appointment) lines.push('', `appointment ${body.appointment.appointment_id} at ${body.appointment.center_id}, ${body.appointment.start}`);
   const total = body.state_history_total ?? body.state_history.length;
   lines.push('', pc.bold(total > body.state_history.length ? `history (latest ${body.state_history.length} of ${total})` : 'history'));
   for (const h of body.state_history) lines.push(`  ${h.timestamp}  ${h.from_state} → ${h.to_state}  ${pc.dim(h.reason)}`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** The store file of a data directory (as the composition root names it). */
