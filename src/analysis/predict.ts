@@ -114,7 +114,7 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
       const message = `${name} ${level === 0.5 ? 'median' : `p${Math.round(level * 100)}`} ${round(recentLevel, 1)} ${rule.unit} over ${recent.length} recent readings (${rule.conditionLabel}) is ${rule.direction} the limit ${rule.limit} ${rule.unit}`;
       out.anomalies.push({ signal, kind: 'threshold', value: round(recentLevel, 2), message });
       if (recent.length >= MIN_RECENT) {
-        const days = daysPastLimit(rule, daily, readings, recentLevel, now);
+        const { days, why } = daysPastLimit(rule, daily, readings, recentLevel, now);
         out.failures.push({
           component: rule.component,
           mode: rule.mode,
@@ -122,7 +122,7 @@ export function evaluateRule(rule: SignalRule, samples: readonly TelemetrySample
           days_to_failure: round(days),
           days_to_failure_low: 0,
           days_to_failure_high: round(Math.max(days, rule.exceededDays) * 2),
-          evidence: normal ? [message, normal.message] : [message],
+          evidence: normal ? [message + why, normal.message] : [message + why],
         });
       }
       continue;
@@ -177,15 +177,21 @@ const PAST_LIMIT_RAW_HOURS = 72;
  * counts: past the service limit, calling the failure a few hours early costs a booking moved forward,
  * calling it late costs the part.
  */
-function daysPastLimit(rule: SignalRule, daily: readonly Point[], readings: readonly Point[], current: number, now: number): number {
-  if (rule.failurePoint === undefined) return rule.exceededDays;
-  if (beyondLimit({ direction: rule.direction, limit: rule.failurePoint }, current)) return 0;
+function daysPastLimit(rule: SignalRule, daily: readonly Point[], readings: readonly Point[], current: number, now: number): { days: number; why: string } {
+  const fallback = { days: rule.exceededDays, why: `, failure expected within ${rule.exceededDays} days of passing the limit` };
+  if (rule.failurePoint === undefined) return fallback;
+  const point = `failure point ${rule.failurePoint} ${rule.unit}`;
+  if (beyondLimit({ direction: rule.direction, limit: rule.failurePoint }, current)) return { days: 0, why: `, past its ${point}` };
   const latest = readings[readings.length - 1]!.t;
   const raw = readings.filter((r) => r.t > latest - PAST_LIMIT_RAW_HOURS * HOUR);
-  const estimates = [daysUntilAccelerating(daily.slice(-PAST_LIMIT_TREND_DAYS), rule.failurePoint, now), daysUntilAccelerating(raw, rule.failurePoint, now)].filter(
-    (d): d is number => d !== null,
-  );
-  return estimates.length === 0 ? rule.exceededDays : Math.min(rule.exceededDays, Math.max(0, Math.min(...estimates)));
+  const courses = [
+    { days: daysUntilAccelerating(daily.slice(-PAST_LIMIT_TREND_DAYS), rule.failurePoint, now), over: `the last ${Math.min(daily.length, PAST_LIMIT_TREND_DAYS)} days' levels` },
+    { days: daysUntilAccelerating(raw, rule.failurePoint, now), over: `its readings of the last ${PAST_LIMIT_RAW_HOURS} hours` },
+  ].filter((c): c is { days: number; over: string } => c.days !== null && c.days < rule.exceededDays);
+  if (courses.length === 0) return fallback;
+  const soonest = courses.reduce((a, b) => (b.days < a.days ? b : a));
+  const days = Math.max(0, soonest.days);
+  return { days, why: days === 0 ? `, through its ${point} by ${soonest.over}` : `, ${point} in ${round(days, 1)} days by ${soonest.over}` };
 }
 
 interface TrendFinding {

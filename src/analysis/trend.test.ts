@@ -54,4 +54,15 @@ describe('daysUntilAccelerating', () => {
     expect(daysUntilAccelerating(daily((d) => 200 + 2 * d), 150, now)).toBeNull();
     expect(daysUntilAccelerating(daily((d) => 200 - d, 2), 150, now)).toBeNull();
   });
+
+  it('says 0, not null, when the course has already gone through the target', () => {
+    // A resting battery sliding from 11.75 V through a failure point of 11.6 V, now at 11.57 V.
+    expect(daysUntilAccelerating(daily((d) => 11.57 + 0.036 * -d), 11.6, now)).toBe(0);
+    expect(daysUntilAccelerating(daily((d) => 140 - 6 * d), 150, now)).toBe(0);
+    // A step up to a plateau short of the target: the fitted course overshoots, the readings do not.
+    const step = daily((d) => (d < -2 ? 90 : 116));
+    expect(daysUntilAccelerating(step, 118, now)).not.toBe(0);
+    // Never near the target and moving away from it: no crossing, behind or ahead.
+    expect(daysUntilAccelerating(daily((d) => 170 + 2 * d), 150, now)).toBeNull();
+  });
 });

@@ -117,8 +117,8 @@ export function daysUntil(fit: LinearFit, slope: number, limit: number, now: num
  * Days from `now` until a degrading series reaches `target`, from a quadratic through its last points:
  * wear accelerates near the end (a leak widens, a pad's backing plate heats), and a straight line through
  * the last days answers days late exactly when it matters most. The curvature is used only when it bends
- * towards the target; otherwise the local slope at `now` is. Null when the series is not moving towards
- * the target at `now`, or with fewer than three points.
+ * towards the target; otherwise the local slope at `now` is. 0 when the series has already moved through the
+ * target; null when it is not moving towards the target at `now`, or with fewer than three points.
  */
 export function daysUntilAccelerating(points: readonly Point[], target: number, now: number): number | null {
   const n = points.length;
@@ -133,6 +133,13 @@ export function daysUntilAccelerating(points: readonly Point[], target: number, 
   const gap = target - current;
   if (gap === 0 || Math.sign(gap) !== Math.sign(q ? q.b : line.slope)) {
     if (gap === 0) return 0;
+    // A course that started short of the target and has moved on through it, its newest point included,
+    // is there already: a signal just past its failure point is not "moving away" from it. (A fit that
+    // only overshoots a plateau short of the target, as a line through a step does, is not.)
+    const startGap = target - valueAt(line, points[0]!.t);
+    const lastGap = target - points[n - 1]!.v;
+    const towards = Math.sign(line.slope);
+    if (towards !== 0 && Math.sign(startGap) === towards && Math.sign(gap) !== towards && Math.sign(lastGap) !== towards) return 0;
     // Moving away (or flat) at `now` by the quadratic: fall back to the straight line over all points.
     return line.slope !== 0 && Math.sign(line.slope) === Math.sign(gap) ? gap / line.slope : null;
   }

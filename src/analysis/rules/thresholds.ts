@@ -131,7 +131,6 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     conditionLabel: 'engine off, vehicle at rest',
     exceededDays: 3,
     // Resting at ~11.6 V a lead-acid battery is nearly flat and no longer cranks reliably.
-    // Resting at ~11.6 V a lead-acid battery is nearly flat and no longer cranks reliably.
     failurePoint: 11.6,
     minDelta: 0.15,
     resolution: 0.001,
