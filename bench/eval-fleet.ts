@@ -61,8 +61,8 @@ if (worker !== undefined) {
     vehicles++;
     if (vehicles % 10 === 0) send({ kind: 'progress', vehicles, samples: t.samplesAnalyzed, seconds: t.analysisSeconds });
   });
-  send({ kind: 'done', tally });
-  process.disconnect?.();
+  // The channel closes only once the tally is written to it; exiting earlier could lose it.
+  process.send?.({ kind: 'done', tally } satisfies ToParent, () => process.disconnect?.());
 } else {
   await main();
 }
@@ -98,7 +98,8 @@ async function main(): Promise<void> {
           } else tally = m.tally;
         });
         child.on('error', reject);
-        child.on('exit', (code) => (tally ? resolve(tally) : reject(new Error(`evaluation worker ${i + 1}/${jobs} exited with ${code} before reporting`))));
+        // 'close' comes after the IPC channel has delivered everything, unlike 'exit'.
+        child.on('close', (code) => (tally ? resolve(tally) : reject(new Error(`evaluation worker ${i + 1}/${jobs} exited with ${code} before reporting`))));
       });
     }),
   );

@@ -49,6 +49,30 @@ describe('VehicleHistory', () => {
     expect(h.baseline(slot)!.level).toBe(b.level);
   });
 
+  it('learns no normal from a fortnight in which the signal moves steadily, and learns one once it is steady', () => {
+    const h = store.vehicle('VIN-T');
+    const rand = prng(5);
+    // First seen already overheating: +1 °C a day for a fortnight. That is a fault on its way, not a normal.
+    const rising = Array.from({ length: BASELINE_DAYS }, (_, d) => ({ t: at(d), v: 88 + d + noise(rand, 0.3) }));
+    h.record(slot, rising, day0 + BASELINE_DAYS);
+    expect(h.baseline(slot)).toBeNull();
+    // Still no normal while it keeps climbing.
+    h.record(slot, [{ t: at(BASELINE_DAYS), v: 88 + BASELINE_DAYS }], day0 + BASELINE_DAYS + 1);
+    expect(h.baseline(slot)).toBeNull();
+    // Serviced, then a steady fortnight on the new parts: that is the normal.
+    h.forgetBefore(day0 + BASELINE_DAYS + 1);
+    const steady = Array.from({ length: BASELINE_DAYS }, (_, d) => ({ t: at(BASELINE_DAYS + 1 + d), v: 86 + noise(rand, 0.3) }));
+    h.record(slot, steady, day0 + 2 * BASELINE_DAYS + 1);
+    const b = h.baseline(slot)!;
+    expect(b.level).toBeCloseTo(86, 0);
+    expect(b.spread).toBeLessThan(1);
+
+    // Nor is a fortnight that holds a step (the last days of a fault, then a part swapped unrecorded).
+    const stepped = store.vehicle('VIN-S');
+    stepped.record(slot, Array.from({ length: BASELINE_DAYS }, (_, d) => ({ t: at(d), v: (d < 7 ? 100 : 86) + noise(rand, 0.3) })), day0 + BASELINE_DAYS);
+    expect(stepped.baseline(slot)).toBeNull();
+  });
+
   it('forgets the days before a service and relearns the normal on the new parts', () => {
     const h = store.vehicle('VIN-D');
     h.record(slot, Array.from({ length: 20 }, (_, d) => ({ t: at(d), v: 85 })), day0 + 20);

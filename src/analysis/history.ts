@@ -12,11 +12,11 @@
 import { DAY } from '../core/clock.js';
 import { SIGNAL_RULES, type SignalRule } from './rules/thresholds.js';
 import type { Point } from './trend.js';
-import { median } from './trend.js';
+import { fitLine, isSignificant, median } from './trend.js';
 
 /** Days of daily levels remembered per signal. */
 export const HISTORY_DAYS = 32;
-/** Complete days of data a baseline is learned from (then kept until the vehicle is serviced). */
+/** Complete days of data a baseline is learned from: the first steady ones (then kept until the vehicle is serviced). */
 export const BASELINE_DAYS = 14;
 /** @default maxVehicles */
 export const DEFAULT_MAX_VEHICLES = 100_000;
@@ -110,11 +110,19 @@ export class VehicleHistory {
   }
 
   private learnBaseline(slot: SignalSlot, today: number): void {
-    const values = this.older(slot, today).map((p) => p.v);
-    if (values.length < BASELINE_DAYS) return;
-    const first = values.slice(0, BASELINE_DAYS);
-    const level = median(first);
-    const mad = median(first.map((v) => Math.abs(v - level)));
+    const known = this.older(slot, today);
+    // The earliest steady fortnight: its newest day is long settled. A signal moving steadily through a
+    // fortnight is a fault on its way (or a vehicle first seen with one), not a normal, so a later
+    // fortnight is tried. Wear-like signals only ever move; their first fortnight is their normal.
+    let days: Point[] | undefined;
+    for (let from = 0; from + BASELINE_DAYS <= known.length && !days; from++) {
+      const window = known.slice(from, from + BASELINE_DAYS);
+      if (slot.rule.cumulative || isSteady(window, slot.rule.minDelta)) days = window;
+    }
+    if (!days) return;
+    const values = days.map((p) => p.v);
+    const level = median(values);
+    const mad = median(values.map((v) => Math.abs(v - level)));
     const spread = Math.max(slot.rule.resolution, 1.4826 * mad);
     const base = HISTORY_DAYS + this.slots * HISTORY_DAYS;
     const r = slot.rule.resolution;
@@ -192,6 +200,23 @@ export class HistoryStore {
   has(vin: string): boolean {
     return this.vehicles.has(vin);
   }
+}
+
+/**
+ * Daily levels that could be a normal: no significant trend of at least `minDelta`, and no step either
+ * (the two halves' medians apart by `minDelta` and by three of their robust spreads), as when a fortnight
+ * holds the end of a fault and the days after its repair. A healthy car's day-to-day scatter (an idle day,
+ * a motorway day) is neither.
+ */
+function isSteady(days: readonly Point[], minDelta: number): boolean {
+  const fit = fitLine(days);
+  if (fit && isSignificant(fit) && Math.abs(fit.slope * fit.spanDays) >= minDelta) return false;
+  const half = Math.floor(days.length / 2);
+  const halves = [days.slice(0, half), days.slice(half)].map((h) => h.map((p) => p.v));
+  const [m1, m2] = halves.map((h) => median(h)) as [number, number];
+  const spread = 1.4826 * median(halves.flatMap((h, i) => h.map((v) => Math.abs(v - (i === 0 ? m1 : m2)))));
+  const shift = Math.abs(m1 - m2);
+  return !(shift >= minDelta && shift >= 3 * spread);
 }
 
 /** A drift of a level from its baseline, in the rule's degrading direction (positive = towards the limit). */

@@ -8,7 +8,7 @@ import type { Component, TelemetrySample } from '../core/telemetry.js';
 import type { DtcCatalog, DtcSeverity } from './dtc.js';
 import { driftFromBaseline, type Baseline, type HistoryStore, type VehicleHistory } from './history.js';
 import { beyondLimit, comparableReadings, type SignalRule } from './rules/thresholds.js';
-import { dailyMedians, daysUntil, daysUntilAccelerating, fitLine, quantile, valueAt, type LinearFit, type Point } from './trend.js';
+import { dailyMedians, daysUntil, daysUntilAccelerating, fitLine, isSignificant, quantile, valueAt, type LinearFit, type Point } from './trend.js';
 
 export interface PredictOptions {
   /** Trends reaching their limit later than this are not reported. @default 180 */
@@ -26,9 +26,6 @@ const RECENT_MAX = 15;
 const MIN_RECENT = 3;
 /** A trend needs this many days with readings. */
 const MIN_TREND_DAYS = 4;
-/** A slope smaller than this many standard errors could be noise. */
-const MIN_SLOPE_T = 3;
-const MIN_TREND_R2 = 0.5;
 /** Days of the recent-trend fit. */
 const RECENT_TREND_DAYS = 7;
 /** A trend is not extrapolated further than this many times the span it was fitted on. */
@@ -210,7 +207,7 @@ function trendFinding(
 ): TrendFinding | null {
   const degrading = rule.direction === 'above' ? fit.slope > 0 : fit.slope < 0;
   const change = Math.abs(fit.slope * fit.spanDays);
-  const significant = Math.abs(fit.slope) >= MIN_SLOPE_T * fit.slopeStdErr && fit.r2 >= MIN_TREND_R2;
+  const significant = isSignificant(fit);
   if (!degrading || !significant || change < rule.minDelta) return null;
   // The fitted line may already be past the limit while the recent readings are not yet: due now.
   const toLimit = beyondLimit(rule, valueAt(fit, now)) ? 0 : daysUntil(fit, fit.slope, rule.limit, now);

@@ -97,6 +97,16 @@ export function fitLine(points: readonly Point[]): LinearFit | null {
   };
 }
 
+/** A slope smaller than this many standard errors could be noise. */
+const MIN_SLOPE_T = 3;
+/** A line explaining less of the variance than this is not a trend. */
+const MIN_TREND_R2 = 0.5;
+
+/** The series really moves: its slope stands clear of its standard error, and the line explains it. */
+export function isSignificant(fit: LinearFit): boolean {
+  return Math.abs(fit.slope) >= MIN_SLOPE_T * fit.slopeStdErr && fit.r2 >= MIN_TREND_R2;
+}
+
 export function valueAt(fit: LinearFit, t: number): number {
   return fit.intercept + fit.slope * ((t - fit.origin) / DAY);
 }
