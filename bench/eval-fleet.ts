@@ -22,8 +22,8 @@ import { DEFAULTS } from '../src/cli/config.js';
 import { formatMisses, formatSummary, summarize } from './fleet-eval/report.js';
 import { evaluatePart, mergeTallies, type EvalOptions, type Tally } from './fleet-eval/tally.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
+const here = path.dirname(self);
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
   const i = args.indexOf(name);

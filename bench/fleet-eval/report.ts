@@ -57,14 +57,22 @@ export function percentile(xs: readonly number[], q: number): number | null {
   return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))]!;
 }
 
+/** The fault fails within the evaluated days, at least `lead` days after the first check: it can be found that early. */
+function eligibleAt(f: FaultRecord, opts: EvalOptions, lead: number): boolean {
+  return f.failsAt - opts.start >= lead * DAY && f.failsAt > opts.start && f.failsAt <= opts.start + opts.days * DAY;
+}
+
+/** Some check at least `lead` days before the failure predicted the fault's component. */
+function detectedAt(f: FaultRecord, lead: number): boolean {
+  return f.firstLeadDays !== null && f.firstLeadDays >= lead;
+}
+
 function rowFor(t: Tally, opts: EvalOptions, name: string, comps: readonly Component[]): Row {
-  const firstCheck = opts.start;
-  const lastCheck = opts.start + opts.days * DAY;
   const fs = t.faults.filter((f) => comps.includes(f.component));
   const recall: Row['recall'] = {};
   for (const L of RECALL_LEADS) {
-    const eligible = fs.filter((f) => f.failsAt - firstCheck >= L * DAY && f.failsAt > firstCheck && f.failsAt <= lastCheck);
-    const detected = eligible.filter((f) => f.firstLeadDays !== null && f.firstLeadDays >= L).length;
+    const eligible = fs.filter((f) => eligibleAt(f, opts, L));
+    const detected = eligible.filter((f) => detectedAt(f, L)).length;
     recall[`${L}d`] = { detected, eligible: eligible.length, recall: ratio(detected, eligible.length) };
   }
   const sum = (m: Record<Component, Counts>): Counts => comps.reduce((acc, c) => ({ tp: acc.tp + m[c].tp, fp: acc.fp + m[c].fp }), { tp: 0, fp: 0 });
@@ -89,11 +97,9 @@ function rowFor(t: Tally, opts: EvalOptions, name: string, comps: readonly Compo
 
 export function summarize(t: Tally, opts: EvalOptions): Summary {
   const rows = [...COMPONENTS.map((c) => rowFor(t, opts, c, [c])), rowFor(t, opts, 'overall', COMPONENTS)];
-  const firstCheck = opts.start;
-  const lastCheck = opts.start + opts.days * DAY;
-  const critical = t.faults.filter((f) => f.failsAt > firstCheck && f.failsAt - firstCheck < DAY);
+  const critical = t.faults.filter((f) => f.failsAt > opts.start && f.failsAt - opts.start < DAY);
   const missedCritical = critical.filter((f) => !f.ratedCritical);
-  const missed7d = t.faults.filter((f) => f.failsAt - firstCheck >= 7 * DAY && f.failsAt <= lastCheck && (f.firstLeadDays === null || f.firstLeadDays < 7));
+  const missed7d = t.faults.filter((f) => eligibleAt(f, opts, 7) && !detectedAt(f, 7));
   const overall = rows.at(-1)!;
   return {
     rows,
