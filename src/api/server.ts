@@ -39,7 +39,7 @@ export interface ApiDeps {
 }
 
 /** What every endpoint that takes input from outside may answer (see `answer` below). */
-const INPUT_RESPONSES = { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } as const;
+const INPUT_RESPONSES = { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody } as const;
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -183,6 +183,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
         return reply.code(200).send({ status: 'duplicate', correlation_id: correlationId, state: 'unchanged' });
       case 'rejected':
         return reply.code(400).send({ error: 'invalid_request', message: result.reason });
+      case 'refused':
+        return reply.code(422).send({ error: 'mismatch', message: `workflow ${correlationId}: ${result.reason}` });
       case 'ignored':
         if (!result.workflow) return reply.code(404).send({ error: 'not_found', message: `no workflow ${correlationId}` });
         return reply.code(409).send({

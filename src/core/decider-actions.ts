@@ -74,6 +74,11 @@ export class Step {
     this.effects.push({ kind: 'publish', priority: priorityOf(this.wf.urgency), ...e, key: `${this.cid}:${e.key}` });
   }
 
+  /** The event contradicts this case: nothing changes, and the sender is told why. */
+  refuse(reason: string): Decision {
+    return { workflow: this.wf, transitions: [], effects: [], ignored: reason, refused: reason };
+  }
+
   done(ignored?: string): Decision {
     if (ignored !== undefined) return { workflow: this.wf, transitions: [], effects: [], ignored };
     // Every applied decision bumps the version, also one that only stores data (a newer analysis, a

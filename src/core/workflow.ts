@@ -156,6 +156,12 @@ export interface Decision {
   effects: Effect[];
   /** Set when the event changed nothing, with why (an expected no-op, never an error). */
   ignored?: string;
+  /**
+   * Set when the event contradicts the case it names (another vehicle's VIN, another appointment, a
+   * service dated before the booking): refused with why, and nothing changes. Unlike `ignored`, the
+   * sender is wrong, and retrying the same input can never succeed.
+   */
+  refused?: string;
 }
 
 export interface WorkflowConfig {

@@ -37,6 +37,8 @@ export interface ApplyMeta {
 export type ApplyResult =
   | { status: 'applied'; decision: Decision; previous: Workflow }
   | { status: 'ignored'; reason: string; workflow: Workflow | null }
+  /** The input contradicts the case it names (wrong VIN, appointment or date): nothing changed. */
+  | { status: 'refused'; reason: string; workflow: Workflow }
   | { status: 'duplicate' };
 
 export interface ApplierHooks {
@@ -145,6 +147,10 @@ export class DecisionApplier {
         decision = decide(wf, job.event, now, this.config);
       } catch (err) {
         job.reject(err);
+        continue;
+      }
+      if (decision.refused !== undefined) {
+        job.resolve({ status: 'refused', reason: decision.refused, workflow: wf });
         continue;
       }
       if (decision.ignored !== undefined || decision.workflow.version === wf.version) {
