@@ -54,7 +54,8 @@ export class Step {
     }
     this.transitions.push({ fromState: from, toState: to, timestamp: this.now, reason });
     this.wf.reason = reason;
-    if (from === to) return;
+    // A self-transition (a reminder, an escalation) re-enters the state: it is a new state entry, so
+    // the timers it sets carry a new seq and the ones it leaves behind are stale, like any other entry.
     this.wf.state = to;
     this.wf.stateSeq += 1;
     this.wf.stateEnteredAt = this.now;

@@ -204,9 +204,12 @@ describe('engaging the customer', () => {
         expect(path(d)).toEqual(['engaging_customer→engaging_customer']);
         expect(engagementOf(d)).toMatchObject({ kind: 'reminder', attempt: 2 });
         expect(d.workflow.engagement).toMatchObject({ attempts: 2, reminders: 1, escalations: 0 });
-        expect(d.workflow.stateSeq).toBe(seq);
-        expect(timers(d)).toEqual([
-          { kind: 'set_timer', name: 'response_deadline', dueAt: t + cfg.responseWindowMs.high, seq },
+        // The reminder re-enters the state: the deadline it sets is a new timer (issue 7: under the old
+        // seq its firing was refused as a duplicate of the first deadline's, and the case never closed).
+        expect(d.workflow.stateSeq).toBe(seq + 1);
+        expect(d.effects.filter((e) => e.kind === 'clear_timers' || e.kind === 'set_timer')).toEqual([
+          { kind: 'clear_timers' },
+          { kind: 'set_timer', name: 'response_deadline', dueAt: t + cfg.responseWindowMs.high, seq: seq + 1 },
         ]);
         expect(counts(d)).toEqual({});
         keys.push(only(publishes(d)).key);
@@ -687,7 +690,7 @@ describe('updates on an open workflow', () => {
       .then((d) => {
         expect(path(d)).toEqual(['engaging_customer→engaging_customer']);
         expect(d.workflow.urgency).toBe('critical');
-        expect(d.workflow.stateSeq).toBe(engaging.stateSeq);
+        expect(d.workflow.stateSeq).toBe(engaging.stateSeq + 1);
         expect(engagementOf(d)).toMatchObject({ kind: 'escalation', urgency: 'critical', attempt: 2 });
         expect(only(publishes(d)).priority).toBe(4);
         expect(only(timers(d))).toMatchObject({ name: 'response_deadline', dueAt: NOW + cfg.responseWindowMs.critical });

@@ -60,7 +60,7 @@ export interface Workflow {
   state: WorkflowState;
   /** Optimistic-concurrency version; bumped by every applied decision. */
   version: number;
-  /** Counts state entries; a timer set in an earlier entry is stale and ignored. */
+  /** Counts state entries, re-entries by a self-transition included; a timer set in an earlier entry is stale and ignored. */
   stateSeq: number;
   urgency: Urgency | null;
   createdAt: number;

@@ -118,4 +118,62 @@ describe('MainOrchestrationLoop', () => {
     expect(r).toEqual({ status: 'rejected', reason: 'customer_engagement may not send scheduling_result' });
     expect((await store.getCounters())['bus_rejected']).toBe(1);
   });
+
+  it('closes an unanswered case through reminder and escalation as no_response (issue 7: it stayed open after the reminder)', async () => {
+    const { clock, bus } = setup({
+      fetchPage: async () => ({ vehicles: [{ vin: VIN, timestamp: new Date(T0).toISOString(), signals: {} }], next_cursor: null }),
+      fetchHistory: async () => [],
+    });
+    const analyst = EnvelopeFactory.fromKeyRing(AGENTS.dataAnalysis, keys, clock);
+    const sent: string[] = [];
+    await bus.subscribe(CHANNELS.analysisRequest, async (env) => {
+      await loop.deliver(
+        analyst.create({
+          messageType: 'analysis_result',
+          receiver: 'orchestrator',
+          correlationId: env.header.correlation_id,
+          payload: {
+            vin: VIN,
+            anomalies: [],
+            predicted_failures: [{ component: 'brakes', mode: 'pad_wear', probability: 0.9, days_to_failure: 3 }],
+            predicted_days_to_failure: 3,
+            failure_probability: 0.9,
+            confidence: 0.8,
+            samples_analyzed: 10,
+            model_version: 'test',
+          },
+        }),
+      );
+    }, { queue: AGENTS.dataAnalysis });
+    // The customer never answers; the notifications go nowhere.
+    const sentTo: string[] = [];
+    await bus.subscribe(
+      CHANNELS.engagementRequest,
+      async (env) => {
+        sent.push((env.payload as { kind: string }).kind);
+        sentTo.push(env.header.correlation_id);
+      },
+      { queue: AGENTS.customerEngagement },
+    );
+    await loop.start();
+    await until(async () => sent.length === 1, 'first message');
+    // High urgency gives the customer 24 h; each deadline passes in turn.
+    clock.advance(25 * 3600 * SECOND);
+    await until(async () => sent.length === 2, 'reminder');
+    clock.advance(25 * 3600 * SECOND);
+    await until(async () => sent.length === 3, 'escalation');
+    clock.advance(25 * 3600 * SECOND);
+    const final = await until(async () => {
+      const cases = await store.listWorkflows({ limit: 10 });
+      return cases.items.find((w) => w.state === 'completed') ?? null;
+    }, 'no_response close');
+    // (The next analysis cycle opens a new case for the same vehicle; only the first one is followed.)
+    expect(sent.filter((_, i) => sentTo[i] === final.correlationId)).toEqual(['initial', 'reminder', 'escalation']);
+    expect(final.outcome).toBe('no_response');
+    expect(final.reason).toBe('no answer after escalation');
+    // Nothing of the case is left to fire again.
+    expect(await store.claimDueTimers(clock.now() + 365 * 86_400_000, 100, 1000)).toEqual(
+      expect.not.arrayContaining([expect.objectContaining({ correlationId: final.correlationId })]),
+    );
+  });
 });

@@ -11,6 +11,7 @@ import { DEFAULT_WORKFLOW_CONFIG, type Decision, type Workflow, type WorkflowCon
 import type { Bus, Subscription } from '../bus/port.js';
 import { EnvelopeFactory, type KeyRing } from '../bus/signing.js';
 import type { Store } from '../store/port.js';
+import { timerInboundId } from '../store/timer-inbound.js';
 import { DecisionApplier, type ApplyResult } from './applier.js';
 import { OutboxDispatcher } from './dispatcher.js';
 import { FleetPoller } from './fleet-poller.js';
@@ -303,7 +304,7 @@ export class MainOrchestrationLoop {
     const timers = await this.store.claimDueTimers(this.clock.now(), 500, this.options.leaseMs);
     await Promise.all(
       timers.map(async (t) => {
-        const inboundId = `timer:${t.correlationId}:${t.name}:${t.seq}`;
+        const inboundId = timerInboundId({ correlationId: t.correlationId, name: t.name, seq: t.seq, dueAt: t.dueAt });
         const r = await this.track(
           this.applier.apply(
             { vin: t.vin, correlationId: t.correlationId },
@@ -311,7 +312,9 @@ export class MainOrchestrationLoop {
             { inboundId },
           ),
         );
-        if (r.status === 'ignored') await this.store.deleteTimer(t.correlationId, t.name, t.seq);
+        // A duplicate firing's decision is already committed (another process, or this one before a
+        // crash): the row left behind must go, or it would be claimed again at every lease expiry.
+        if (r.status !== 'applied') await this.store.deleteTimer(t.correlationId, t.name, t.seq);
       }),
     );
   }

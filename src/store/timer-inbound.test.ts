@@ -12,6 +12,17 @@ describe('timer inbound ids', () => {
     expect(parseTimerInboundId(timerInboundId(key))).toEqual(key);
   });
 
+  it('round-trips the due time, which makes each firing of a timer its own id', () => {
+    const key = { correlationId: 'wf-1', name: 'response_deadline' as const, seq: 7, dueAt: 1_736_150_400_123 };
+    expect(timerInboundId(key)).toBe('timer:wf-1:response_deadline:7:1736150400123');
+    expect(parseTimerInboundId(timerInboundId(key))).toEqual(key);
+    expect(timerInboundId({ ...key, dueAt: key.dueAt + 1 })).not.toBe(timerInboundId(key));
+  });
+
+  it('reads a correlation id with colons before a due time', () => {
+    expect(parseTimerInboundId('timer:a:b:retry:2:99')).toEqual({ correlationId: 'a:b', name: 'retry', seq: 2, dueAt: 99 });
+  });
+
   it('keeps colons inside the correlation id', () => {
     expect(parseTimerInboundId('timer:a:b:retry:2')).toEqual({ correlationId: 'a:b', name: 'retry', seq: 2 });
   });

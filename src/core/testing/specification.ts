@@ -65,11 +65,16 @@ export function checkInvariants(before: Workflow, d: Decision): void {
   expect(d.workflow.version).toBe(before.version + 1);
   const last = d.transitions.at(-1);
   expect(d.workflow.state).toBe(last ? last.toState : before.state);
-  const stateChanges = d.transitions.filter((t) => t.fromState !== t.toState).length;
-  expect(d.workflow.stateSeq).toBe(before.stateSeq + stateChanges);
-  expect(d.effects.filter((e) => e.kind === 'clear_timers')).toHaveLength(stateChanges);
+  // Every transition is a state entry, a self-transition (reminder, escalation) included.
+  expect(d.workflow.stateSeq).toBe(before.stateSeq + d.transitions.length);
+  expect(d.effects.filter((e) => e.kind === 'clear_timers')).toHaveLength(d.transitions.length);
   for (const e of d.effects) {
-    if (e.kind === 'set_timer') expect(e.seq).toBe(d.workflow.stateSeq);
+    // A timer is only ever set by a decision that entered a state, so no two timers of one case share
+    // a (name, seq): a firing can never be mistaken for an earlier one.
+    if (e.kind === 'set_timer') {
+      expect(e.seq).toBe(d.workflow.stateSeq);
+      expect(e.seq).toBeGreaterThan(before.stateSeq);
+    }
     if (e.kind === 'publish' || e.kind === 'fetch_telemetry') {
       expect(e.key.startsWith(`${before.correlationId}:`)).toBe(true);
     }
