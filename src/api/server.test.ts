@@ -183,6 +183,7 @@ describe('HTTP API', () => {
     const accepted = await app.inject({ method: 'POST', url: '/api/customer-responses', payload: { vin: VIN, correlation_id: cid, decision: 'accept' } });
     expect(accepted.json()).toMatchObject({ state: 'scheduling_service' });
     const servicedAt = T0 + 2 * 86_400_000;
+    s.clock.advance(servicedAt - s.clock.now()); // a report of a service done, not of one still to come
     const report = {
       vin: VIN,
       appointment_id: 'apt-1',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decide, nextBatchWindow } from './decider.js';
 import { AGENTS, CHANNELS } from './envelope.js';
 import type { EngagementRequest, FeedbackRequest, ManufacturingFailure, SchedulingRequest } from './payloads.js';
-import { DAY, HOUR, MINUTE, SECOND } from './clock.js';
+import { DAY, HOUR, MINUTE, SECOND, isoTime } from './clock.js';
 import {
   DEFAULT_WORKFLOW_CONFIG,
   newWorkflow,
@@ -337,10 +337,29 @@ describe('engaging the customer', () => {
     given(reminded).when(delivery(1, false), NOW).thenIgnored(/earlier message/);
   });
 
-  it('ignores a customer response for another correlation id', () => {
+  it('refuses a customer response for another correlation id', () => {
     given(reach('engaging_customer'))
       .when(response('accept', `workflow-${VIN}-1`), NOW)
-      .thenIgnored(/another case/);
+      .thenRefused(/names case workflow-1HGCM82633A004352-1, not /);
+  });
+
+  it('refuses an answer, feedback or service report that names another vehicle, in any state (issue 7)', () => {
+    const other = '2T1BURHE0JC012345';
+    const decline = response('decline');
+    if (decline.type !== 'customer_response') throw new Error('fixture');
+    given(reach('engaging_customer'))
+      .when({ ...decline, response: { ...decline.response, vin: other } }, NOW)
+      .thenRefused(new RegExp(`names VIN ${other}, but case .* is for VIN ${VIN}`));
+    given(reach('collecting_feedback'))
+      .when({ type: 'feedback_received', feedback: { vin: other, correlation_id: CID, rating: 5, received_at: 'x' } }, NOW)
+      .thenRefused(/feedback_received names VIN/);
+    const report = serviced('appt-1');
+    if (report.type !== 'service_completed') throw new Error('fixture');
+    for (const state of ['awaiting_service', 'scheduling_service', 'completed'] as const) {
+      given(reach(state))
+        .when({ ...report, report: { ...report.report, vin: other } }, NOW)
+        .thenRefused(/service_completed names VIN/);
+    }
   });
 
   it('counts customers_engaged once per case over reminders, escalations and resends', () => {
@@ -452,7 +471,7 @@ describe('scheduling, service and feedback', () => {
       },
     };
     given(awaiting)
-      .when(event, NOW)
+      .when(event, servicedAt + HOUR)
       .then((d) => {
         const recorded = d.effects.filter((e) => e.kind === 'record_labels');
         expect(recorded).toEqual([
@@ -504,7 +523,9 @@ describe('scheduling, service and feedback', () => {
       .then((d) => {
         expect(d.transitions.map((t) => [t.fromState, t.toState])).toEqual([['scheduling_service', 'collecting_feedback']]);
         expect(d.workflow.service?.appointment_id).toBe('appt-lost');
-        expect(counts(d)).toEqual({ failures_prevented: 1 });
+        // The booking it closes is recorded and counted, as its lost confirmation would have been.
+        expect(d.workflow.appointment).toMatchObject({ appointment_id: 'appt-lost', components: ['cooling'] });
+        expect(counts(d)).toEqual({ failures_prevented: 1, appointments_scheduled: 1 });
         expect(d.effects.some((e) => e.kind === 'publish' && e.channel === CHANNELS.feedbackRequest)).toBe(true);
       });
     const waiting = drive(reach('scheduling_service'), [{ type: 'scheduling_result', result: { vin: VIN, ok: false, error: 'no slot', retryable: true } }]);
@@ -522,8 +543,26 @@ describe('scheduling, service and feedback', () => {
     given(pollFailed).when(serviced('appt-1'), NOW).thenIgnored(/service report in state error/);
   });
 
-  it('ignores a service report for another appointment', () => {
-    given(reach('awaiting_service')).when(serviced('appt-other'), NOW).thenIgnored(/another appointment/);
+  it('refuses a service report for another appointment', () => {
+    given(reach('awaiting_service'))
+      .when(serviced('appt-other'), NOW)
+      .thenRefused(/service report for appointment appt-other; the case is booked for appt-1/);
+  });
+
+  it('refuses a service report dated before the booking, in the future, or not a date (issue 7)', () => {
+    const at = (completedAt: string): WorkflowEvent => {
+      const e = serviced('appt-1');
+      if (e.type !== 'service_completed') throw new Error('fixture');
+      return { ...e, report: { ...e.report, completed_at: completedAt, findings: [] } };
+    };
+    given(reach('awaiting_service')).when(at('2020-01-01T00:00:00Z'), NOW).thenRefused(/predates the booking \(accepted/);
+    given(reach('scheduling_service')).when(at('2020-01-01T00:00:00Z'), NOW).thenRefused(/predates the booking/);
+    given(reach('awaiting_service')).when(at(isoTime(NOW + 2 * HOUR)), NOW).thenRefused(/in the future/);
+    given(reach('awaiting_service')).when(at('yesterday'), NOW).thenRefused(/is not a date/);
+    // A little ahead of our clock is another machine's clock, not a report from the future.
+    given(reach('awaiting_service'))
+      .when(at(isoTime(NOW + 30 * MINUTE)), NOW)
+      .then((d) => expect(d.workflow.state).toBe('collecting_feedback'));
   });
 
   it('feedback or its deadline completes the case as serviced', () => {

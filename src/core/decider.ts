@@ -5,6 +5,7 @@
 import { AGENTS, CHANNELS } from './envelope.js';
 import type {
   AnalysisResult,
+  Appointment,
   CustomerResponse,
   FeedbackRequest,
   ManufacturingFailure,
@@ -36,6 +37,10 @@ export function decide(
   // Copy only what a decision may change, so the caller's object is never mutated.
   const wf: Workflow = { ...original, engagement: { ...original.engagement } };
   const s = new Step(wf, event, now, cfg);
+  // Input from outside names its case by correlation id; one that names another vehicle is wrong
+  // whatever the case's state, and must change nothing (issue 7: it closed the case, storing the wrong VIN).
+  const mismatch = contradiction(wf, event);
+  if (mismatch !== null) return s.refuse(mismatch);
   if (wf.state === 'completed') return s.done(`workflow is completed; ${event.type} ignored`);
 
   switch (event.type) {
@@ -124,6 +129,30 @@ export function decide(
       return _exhaustive;
     }
   }
+}
+
+/** Why an outside input cannot belong to this case, or null when it may. */
+function contradiction(wf: Readonly<Workflow>, event: WorkflowEvent): string | null {
+  let vin: string;
+  let correlationId: string | undefined;
+  switch (event.type) {
+    case 'customer_response':
+      ({ vin, correlation_id: correlationId } = event.response);
+      break;
+    case 'feedback_received':
+      ({ vin, correlation_id: correlationId } = event.feedback);
+      break;
+    case 'service_completed':
+      vin = event.report.vin;
+      break;
+    default:
+      return null;
+  }
+  if (vin !== wf.vin) return `${event.type} names VIN ${vin}, but case ${wf.correlationId} is for VIN ${wf.vin}`;
+  if (correlationId !== undefined && correlationId !== wf.correlationId) {
+    return `${event.type} names case ${correlationId}, not ${wf.correlationId}`;
+  }
+  return null;
 }
 
 function onAnalysis(s: Step, result: AnalysisResult): Decision {
@@ -235,7 +264,6 @@ export function nextBatchWindow(now: number, hourUtc: number): number {
 function onCustomerResponse(s: Step, response: CustomerResponse): Decision {
   const wf = s.wf;
   if (wf.state !== 'engaging_customer') return s.done(`customer response in state ${wf.state}`);
-  if (response.correlation_id !== wf.correlationId) return s.done('response to another case');
   wf.customerResponse = response;
   if (response.decision === 'accept') {
     s.go('scheduling_service', 'customer accepted');
@@ -259,14 +287,20 @@ function onServiceCompleted(s: Step, event: Extract<WorkflowEvent, { type: 'serv
   const bookingPending =
     wf.state === 'scheduling_service' || (wf.state === 'error' && wf.retryState === 'scheduling_service');
   if (wf.state !== 'awaiting_service' && !bookingPending) return s.done(`service report in state ${wf.state}`);
-  if (
-    wf.state === 'awaiting_service' &&
-    wf.appointment &&
-    event.report.appointment_id !== wf.appointment.appointment_id
-  ) {
-    return s.done('service report for another appointment');
+  const report = event.report;
+  if (wf.state === 'awaiting_service' && wf.appointment && report.appointment_id !== wf.appointment.appointment_id) {
+    return s.refuse(`service report for appointment ${report.appointment_id}; the case is booked for ${wf.appointment.appointment_id}`);
   }
-  wf.service = event.report;
+  const refusal = implausibleServiceTime(wf, report, s.now);
+  if (refusal !== null) return s.refuse(refusal);
+  if (bookingPending) {
+    // The booking's confirmation never arrived, so the appointment is known only from the report: record
+    // it and count it, or the case shows no appointment and the statistics one booking fewer than the
+    // scheduler made (issue 7).
+    wf.appointment = appointmentOf(report);
+    s.count('appointments_scheduled');
+  }
+  wf.service = report;
   const confirmed = event.report.findings.filter((f) => f.finding === 'confirmed');
   s.go('collecting_feedback', `service done: ${confirmed.length}/${event.report.findings.length} findings confirmed`);
   if (confirmed.length > 0) s.count('failures_prevented');
@@ -306,6 +340,36 @@ function onServiceCompleted(s: Step, event: Extract<WorkflowEvent, { type: 'serv
   });
   s.timer('feedback_deadline', respondBy);
   return s.done();
+}
+
+/** A report may come a little ahead of our clock (another machine's); more than this is not a report of the past. */
+export const SERVICE_CLOCK_SKEW_MS = HOUR;
+
+/** Why a service report's completion time cannot be true of this case, or null. */
+function implausibleServiceTime(wf: Readonly<Workflow>, report: ServiceCompleted, now: number): string | null {
+  const completedAt = Date.parse(report.completed_at);
+  if (!Number.isFinite(completedAt)) return `completed_at ${JSON.stringify(report.completed_at)} is not a date`;
+  if (completedAt > now + SERVICE_CLOCK_SKEW_MS) return `completed_at ${report.completed_at} is in the future`;
+  // Nothing can be booked before the customer accepted, so no service of this case can be done earlier.
+  const accepted = wf.customerResponse?.decision === 'accept' ? Date.parse(wf.customerResponse.responded_at) : NaN;
+  const bookedFrom = Number.isFinite(accepted) ? accepted : wf.createdAt;
+  if (completedAt < bookedFrom) {
+    return `completed_at ${report.completed_at} predates the booking (${Number.isFinite(accepted) ? 'accepted' : 'case opened'} ${isoTime(bookedFrom)})`;
+  }
+  return null;
+}
+
+/** The appointment as the service report describes it: in full when the scheduler sent it, else by id. */
+function appointmentOf(report: ServiceCompleted): Appointment {
+  if (report.appointment && report.appointment.appointment_id === report.appointment_id) return report.appointment;
+  return {
+    appointment_id: report.appointment_id,
+    center_id: 'unknown',
+    start: report.completed_at,
+    end: report.completed_at,
+    bay: 0,
+    components: [...new Set(report.findings.map((f) => f.component))],
+  };
 }
 
 /**

@@ -132,6 +132,11 @@ export interface ServiceCompleted {
   appointment_id: string;
   completed_at: string;
   findings: { component: Component; finding: ServiceFinding; notes?: string }[];
+  /**
+   * The appointment as the scheduler knows it. Optional; when the booking's own confirmation was lost,
+   * the case records its appointment from here.
+   */
+  appointment?: Appointment;
 }
 
 /**

@@ -78,6 +78,13 @@ export function toEvent(env: Envelope): Inbound {
       return { ok: true, vin, event: { type: 'scheduling_result', result: p as unknown as SchedulingResult } };
     case 'service_completed': {
       if (!isStr(p['appointment_id'])) return bad('appointment_id', 'is required');
+      if (!isStr(p['completed_at']) || !Number.isFinite(Date.parse(p['completed_at']))) {
+        return bad('completed_at', 'must be an ISO-8601 date-time');
+      }
+      const appt = p['appointment'];
+      if (appt !== undefined && !(isRec(appt) && appt['appointment_id'] === p['appointment_id'] && isStr(appt['start']) && isStr(appt['end']) && isStr(appt['center_id']))) {
+        return bad('appointment', 'must be the appointment named by appointment_id, with center_id, start and end');
+      }
       const findings = p['findings'];
       if (!Array.isArray(findings)) return bad('findings', 'must be an array');
       for (const f of findings as unknown[]) {

@@ -28,6 +28,8 @@ export interface When {
   then(check: (decision: Decision) => void): Given;
   /** Asserts the event was ignored (nothing changes), with a reason matching `why` when given. */
   thenIgnored(why?: RegExp): Given;
+  /** Asserts the event was refused as contradicting the case (nothing changes), with a reason matching `why`. */
+  thenRefused(why: RegExp): Given;
 }
 
 /** `from>to>on` of every edge taken in a `when` step of this test file. */
@@ -99,7 +101,12 @@ export function given(workflow: Workflow, cfg: WorkflowConfig = DEFAULT_WORKFLOW
         },
         thenIgnored(why) {
           expect(decision.ignored).toBeDefined();
+          expect(decision.refused).toBeUndefined();
           if (why) expect(decision.ignored).toMatch(why);
+          return given(decision.workflow, cfg);
+        },
+        thenRefused(why) {
+          expect(decision.refused).toMatch(why);
           return given(decision.workflow, cfg);
         },
       };
