@@ -5,12 +5,13 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { validateSample, sampleToWire, type TelemetrySampleWire } from '../core/telemetry.js';
+import { sampleToWire, type TelemetrySampleWire } from '../core/telemetry.js';
 import type { Bus } from '../bus/port.js';
 import type { EnvelopeFactory } from '../bus/signing.js';
-import type { OutboxRow, QuarantinedSample, Store } from '../store/port.js';
+import type { OutboxRow, Store } from '../store/port.js';
 import type { Effect } from '../core/workflow.js';
 import { INTERNAL_FETCH_CHANNEL, type DecisionApplier } from './applier.js';
+import { ingestSamples } from './ingest.js';
 import type { TelematicsClient } from './telematics-client.js';
 
 export interface DispatcherOptions {
@@ -21,11 +22,6 @@ export interface DispatcherOptions {
   fetchConcurrency: number;
   /** History window sent to analysis. */
   analysisWindowMs: number;
-  /**
-   * Analysis windows overlap (each cycle re-reads days of history), so a bad sample is quarantined and
-   * counted only while it is newer than this: once, by the first cycle that sees it.
-   */
-  freshRejectsMs: number;
   maxSamplesPerFetch: number;
 }
 
@@ -155,28 +151,10 @@ export class OutboxDispatcher {
     let error: string | null = null;
     try {
       const raw = await this.telematics.fetchHistory(vin, from, this.opts.maxSamplesPerFetch);
-      samples = [];
-      const bad: QuarantinedSample[] = [];
-      const counts: Record<string, number> = {};
-      const at = this.clock.now();
-      for (const item of raw) {
-        const r = validateSample(item, at);
-        if (r.ok && r.sample.vin === vin) {
-          samples.push(sampleToWire(r.sample));
-          continue;
-        }
-        const stamped = Date.parse(String((item as { timestamp?: unknown } | null)?.timestamp));
-        if (Number.isFinite(stamped) && stamped < at - this.opts.freshRejectsMs) continue;
-        const rejection = r.ok
-          ? { reason: 'invalid_vin' as const, field: 'vin', message: `history of ${vin} holds a sample of ${r.sample.vin}` }
-          : r.rejection;
-        bad.push({ receivedAt: at, vin, source: 'telematics_history', rejection, raw: JSON.stringify(item).slice(0, 4096) });
-        counts[`telemetry_rejected:${rejection.reason}`] = (counts[`telemetry_rejected:${rejection.reason}`] ?? 0) + 1;
-      }
-      if (bad.length > 0) {
-        await this.store.quarantine(bad);
-        await this.store.incrementCounters(counts);
-      }
+      // The one ingest path: a bad sample the fleet poll or an earlier, overlapping window already
+      // quarantined is refused again but stored and counted only once.
+      const { accepted } = await ingestSamples(this.store, raw, { now: this.clock.now(), source: 'telematics_history', vin });
+      samples = accepted.map(sampleToWire);
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     }

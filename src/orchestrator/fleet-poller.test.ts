@@ -107,6 +107,29 @@ describe('FleetPoller against a real HTTP server', () => {
     expect(await store.listQuarantine(10)).toHaveLength(2);
   });
 
+  it('counts a bad sample once across a poll that failed half way, its retry, and a restart', async () => {
+    const clock = new ManualClock(T0);
+    const make = () =>
+      new FleetPoller(createTelematicsClient(url, 2000), store, clock, pino({ level: 'silent' }), {
+        pageSize: 1,
+        maxPages: 10,
+        backoffMs: 1000,
+        maxBackoffMs: 8000,
+      });
+    const bad = (vin: string) => ({ ...good(vin), signals: { [SIGNALS.speed]: 'fast' } });
+    pages = { first: { vehicles: [bad(GOOD_VINS[0]!)], next_cursor: 'p2' }, p2: 503 };
+    const p = make();
+    expect(await p.poll()).toMatchObject({ ok: false, pages: 1, rejected: 1 });
+    pages = { ...pages, p2: { vehicles: [bad(GOOD_VINS[1]!)], next_cursor: null } };
+    clock.advance(60_000);
+    expect(await p.poll()).toMatchObject({ ok: true, pages: 2, rejected: 2 });
+    // A restarted orchestrator polls the same latest samples.
+    clock.advance(60_000);
+    expect(await make().poll()).toMatchObject({ ok: true, rejected: 2 });
+    expect((await store.getCounters())['telemetry_rejected:wrong_type']).toBe(2);
+    expect((await store.listQuarantine(10)).map((q) => q.vin)).toEqual([GOOD_VINS[1], GOOD_VINS[0]]);
+  });
+
   it('counts an outage, backs off exponentially, and recovers', async () => {
     pages = { first: 503 };
     const p = poller();

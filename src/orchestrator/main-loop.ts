@@ -129,7 +129,6 @@ export class MainOrchestrationLoop {
         leaseMs: this.options.leaseMs,
         fetchConcurrency: this.options.fetchConcurrency,
         analysisWindowMs: this.options.analysisWindowMs,
-        freshRejectsMs: this.options.analysisIntervalMs,
         maxSamplesPerFetch: 2000,
       },
     );

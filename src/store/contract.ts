@@ -8,8 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WORKFLOW_STATES, type Workflow } from '../core/workflow.js';
 import { labelsContract } from './contract-labels.js';
 import { listingContract } from './contract-listing.js';
+import { quarantineContract } from './contract-quarantine.js';
 import { retentionContract } from './contract-retention.js';
-import type { QuarantinedSample, Store } from './port.js';
+import type { Store } from './port.js';
 import { timerInboundId } from './timer-inbound.js';
 import { T0, cidOf, decision, next, opened, outboxRow, vinOf } from './contract-fixtures.js';
 
@@ -177,6 +178,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
     listingContract(() => store);
     retentionContract(() => store);
     labelsContract(() => store);
+    quarantineContract(() => store);
 
     describe('outbox', () => {
       it('never enqueues the same effect key twice', async () => {
@@ -338,7 +340,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
       });
     });
 
-    describe('counters, quarantine and meta', () => {
+    describe('counters and meta', () => {
       it('adds counters from decisions and from outside them', async () => {
         expect(await store.getCounters()).toEqual({});
         const wf = opened(vinOf(1), T0);
@@ -346,24 +348,6 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
         await store.incrementCounters({ customers_engaged: 3, telemetry_rejected: 1 });
         await store.incrementCounters({ telemetry_rejected: 4 });
         expect(await store.getCounters()).toEqual({ customers_engaged: 5, telemetry_rejected: 5 });
-      });
-
-      it('keeps quarantined samples, newest first, with the raw input truncated', async () => {
-        const sample = (n: number, raw: string): QuarantinedSample => ({
-          receivedAt: T0 + n,
-          vin: n === 2 ? null : vinOf(n),
-          source: 'mqtt',
-          rejection: { reason: 'out_of_range', field: 'signals.Vehicle.Speed', message: `sample ${n}` },
-          raw,
-        });
-        await store.quarantine([sample(1, '{"a":1}'), sample(2, 'x'.repeat(10_000))]);
-        await store.quarantine([]);
-        const listed = await store.listQuarantine(10);
-        expect(listed.map((q) => q.rejection.message)).toEqual(['sample 2', 'sample 1']);
-        expect(listed[1]).toEqual(sample(1, '{"a":1}'));
-        expect(listed[0]?.vin).toBeNull();
-        expect(listed[0]?.raw.length).toBe(4096);
-        expect(await store.listQuarantine(1)).toHaveLength(1);
       });
 
       it('reads and overwrites meta values', async () => {

@@ -13,6 +13,7 @@ export {
   isStoreArgumentError,
 } from './errors.js';
 export { parseTimerInboundId, timerInboundId } from './timer-inbound.js';
+export { rejectedCounter } from './port.js';
 export { decodeCursor, decodeLabelCursor, encodeCursor, encodeLabelCursor } from './cursor.js';
 
 export type { SqliteStoreOptions } from './sqlite/sqlite-store.js';
@@ -27,6 +28,7 @@ export type {
   LabelQuery,
   OutboxRow,
   PurgeResult,
+  QuarantineResult,
   QuarantinedSample,
   Store,
   TimerChange,

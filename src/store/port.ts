@@ -6,7 +6,7 @@
 import type { Counter, Effect, TimerName, Transition, Workflow, WorkflowState } from '../core/workflow.js';
 import type { Priority } from '../core/envelope.js';
 import type { ServiceLabel } from '../core/payloads.js';
-import type { Rejection } from '../core/telemetry.js';
+import type { Rejection, RejectionReason } from '../core/telemetry.js';
 import type { Urgency } from '../core/urgency.js';
 
 /** A decision to persist. `expectedVersion` is the version the decision was made from (0 for a new workflow). */
@@ -107,12 +107,31 @@ export interface VehicleRow {
 }
 
 export interface QuarantinedSample {
+  /**
+   * The input's identity (a hash of its content, from the ingest module): a sample whose key is stored
+   * already is neither stored nor counted again, whichever source brought it and however often. null
+   * for input that is not a sample (a response body refused unread), and for rows quarantined before
+   * samples had an identity (schema 4): each of those is stored and counted on its own.
+   */
+  key: string | null;
   receivedAt: number;
   vin: string | null;
+  /** Where it came from (`telematics_api`, `telematics_history`, `mqtt`); the first source to bring it. */
   source: string;
   rejection: Rejection;
   /** The offending input, truncated to a few KB. */
   raw: string;
+}
+
+/** What one `quarantine` call stored: only the samples not stored before, by reason. */
+export interface QuarantineResult {
+  stored: number;
+  byReason: Partial<Record<RejectionReason, number>>;
+}
+
+/** The counter of quarantined samples rejected for `reason` (`telemetry_rejected:<reason>` in statistics). */
+export function rejectedCounter(reason: RejectionReason): string {
+  return `telemetry_rejected:${reason}`;
 }
 
 export interface Store {
@@ -177,7 +196,13 @@ export interface Store {
   claimDueVehicles(now: number, limit: number, nextCycleAt: number): Promise<string[]>;
   countVehicles(): Promise<number>;
 
-  quarantine(samples: QuarantinedSample[]): Promise<void>;
+  /**
+   * Stores rejected input for inspection, each key once, and adds each newly stored sample to its
+   * `rejectedCounter(reason)` in the same transaction: a sample is stored and counted exactly once, and
+   * a crash between the two cannot leave it stored but never counted (a retry would find it stored).
+   */
+  quarantine(samples: QuarantinedSample[]): Promise<QuarantineResult>;
+  /** Quarantined input, most recently stored first. */
   listQuarantine(limit: number): Promise<QuarantinedSample[]>;
 
   /** Adds to named counters outside a decision (telemetry rejections, poll failures). */

@@ -178,6 +178,19 @@ CREATE TABLE labels (
 CREATE INDEX labels_serviced ON labels (serviced_at, correlation_id, component);
 `,
   },
+  {
+    version: 4,
+    name: 'a quarantined sample is stored once',
+    // The fleet poll and the history fetch both met the same bad samples, and each stored and counted
+    // them: a sample now carries its identity (a hash of its content) and is stored once. Rows written
+    // before have no key and are kept as they are (NULLs never conflict in a unique index): their raw
+    // text was cut at 4 KB and is not the hashed form, so their keys cannot be recomputed, and dropping
+    // duplicates among them would leave the counters, which counted them, disagreeing with the rows.
+    sql: `
+ALTER TABLE quarantine ADD COLUMN sample_key TEXT;
+CREATE UNIQUE INDEX quarantine_sample_key ON quarantine (sample_key);
+`,
+  },
 ];
 
 /** Applies every migration not yet recorded; returns the versions it applied. */

@@ -267,12 +267,17 @@ export const countVehicles = 'SELECT COUNT(*) AS n FROM vehicles';
 
 // ---- quarantine -----------------------------------------------------------------------------
 
-/** received_at, vin, source, reason, field, message, raw */
-export const insertQuarantine = `INSERT INTO quarantine (received_at, vin, source, reason, field, message, raw)
-  VALUES (?, ?, ?, ?, ?, ?, ?)`;
+/**
+ * sample_key, received_at, vin, source, reason, field, message, raw — a key stored already writes
+ * nothing (changes 0); a NULL key never conflicts. Only the key's conflict is ignored, unlike
+ * INSERT OR IGNORE, which would also swallow a NOT NULL violation.
+ */
+export const insertQuarantine = `INSERT INTO quarantine (sample_key, received_at, vin, source, reason, field, message, raw)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (sample_key) DO NOTHING`;
 
 /** limit — most recent first. */
-export const selectQuarantine = `SELECT received_at, vin, source, reason, field, message, raw
+export const selectQuarantine = `SELECT sample_key, received_at, vin, source, reason, field, message, raw
   FROM quarantine ORDER BY id DESC LIMIT ?`;
 
 // ---- meta -----------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ export interface TimerDbRow {
 }
 
 export interface QuarantineDbRow {
+  sample_key: string | null;
   received_at: number;
   vin: string | null;
   source: string;
@@ -120,6 +121,7 @@ export function toTimerRow(row: TimerDbRow): TimerRow {
 
 export function toQuarantinedSample(row: QuarantineDbRow): QuarantinedSample {
   return {
+    key: row.sample_key,
     receivedAt: row.received_at,
     vin: row.vin,
     source: row.source,

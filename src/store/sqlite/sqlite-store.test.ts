@@ -185,4 +185,35 @@ describe('sqlite store on a file', () => {
     }
     db.close();
   });
+
+  it('migration 4 keeps quarantine rows written under 3, duplicates too, and stores each keyed sample once after', async () => {
+    const path = freshFile();
+    const v3 = new Database(path);
+    v3.exec(plans.createMigrationsTable);
+    for (const m of MIGRATIONS.slice(0, 3)) {
+      v3.exec(m.sql);
+      v3.prepare(plans.insertMigration).run(m.version, m.name, T0);
+    }
+    // The same bad sample stored by the fleet poll and by the history fetch, as before the fix.
+    const old = v3.prepare(
+      'INSERT INTO quarantine (received_at, vin, source, reason, field, message, raw) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const source of ['telematics_api', 'telematics_history']) old.run(T0, vinOf(1), source, 'wrong_type', 'signals.x', 'm', '{"a":1}');
+    v3.prepare('INSERT INTO counters (name, value) VALUES (?, ?)').run('telemetry_rejected:wrong_type', 2);
+    v3.close();
+
+    const store = createSqliteStore({ path });
+    await store.migrate();
+    const kept = await store.listQuarantine(10);
+    expect(kept.map((q) => [q.key, q.source])).toEqual([
+      [null, 'telematics_history'],
+      [null, 'telematics_api'],
+    ]);
+    const bad = { ...kept[0]!, key: 'k1', receivedAt: T0 + 1 };
+    expect(await store.quarantine([bad])).toEqual({ stored: 1, byReason: { wrong_type: 1 } });
+    expect(await store.quarantine([{ ...bad, source: 'telematics_api' }])).toEqual({ stored: 0, byReason: {} });
+    expect(await store.listQuarantine(10)).toHaveLength(3);
+    expect(await store.getCounters()).toEqual({ 'telemetry_rejected:wrong_type': 3 });
+    await store.close();
+  });
 });

@@ -5,6 +5,7 @@
  * write lock up front, so a second process waits on busy_timeout instead of failing a lock upgrade.
  */
 import Database from 'better-sqlite3';
+import type { RejectionReason } from '../../core/telemetry.js';
 import { WORKFLOW_STATES, type Transition, type Workflow, type WorkflowState } from '../../core/workflow.js';
 import { decodeCursor, decodeLabelCursor, encodeCursor, encodeLabelCursor, pageLimit } from '../cursor.js';
 import type {
@@ -15,6 +16,7 @@ import type {
   LabelQuery,
   OutboxRow,
   PurgeResult,
+  QuarantineResult,
   QuarantinedSample,
   Store,
   TimerRow,
@@ -23,6 +25,7 @@ import type {
   WorkflowPage,
 } from '../port.js';
 import { StoreArgumentError } from '../errors.js';
+import { rejectedCounter } from '../port.js';
 import { parseTimerInboundId } from '../timer-inbound.js';
 import { migrate } from './migrations.js';
 export { SQLITE_CACHE_KIB } from './plans.js';
@@ -276,12 +279,20 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return vins;
   });
 
-  const quarantineTx = db.transaction((samples: QuarantinedSample[]) => {
-    const s = st().insertQuarantine;
+  // Counted in the insert's transaction, new rows only: stored and counted together, each key once.
+  const quarantineTx = db.transaction((samples: QuarantinedSample[]): QuarantineResult => {
+    const s = st();
+    const result: QuarantineResult = { stored: 0, byReason: {} };
     for (const q of samples) {
       const raw = q.raw.length > QUARANTINE_RAW_MAX_CHARS ? q.raw.slice(0, QUARANTINE_RAW_MAX_CHARS) : q.raw;
-      s.run(q.receivedAt, q.vin ?? null, q.source, q.rejection.reason, q.rejection.field, q.rejection.message, raw);
+      const r = q.rejection;
+      if (s.insertQuarantine.run(q.key, q.receivedAt, q.vin ?? null, q.source, r.reason, r.field, r.message, raw).changes === 0)
+        continue;
+      result.stored += 1;
+      result.byReason[r.reason] = (result.byReason[r.reason] ?? 0) + 1;
     }
+    for (const [reason, n] of Object.entries(result.byReason)) s.addCounter.run(rejectedCounter(reason as RejectionReason), n);
+    return result;
   });
 
   const countersTx = db.transaction((deltas: Record<string, number>) => {
@@ -460,8 +471,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async countVehicles(): Promise<number> {
       return st().countVehicles.get()?.n ?? 0;
     },
-    async quarantine(samples: QuarantinedSample[]): Promise<void> {
-      if (samples.length > 0) quarantineTx.immediate(samples);
+    async quarantine(samples: QuarantinedSample[]): Promise<QuarantineResult> {
+      if (samples.length === 0) return { stored: 0, byReason: {} };
+      return quarantineTx.immediate(samples);
     },
     async listQuarantine(limit: number): Promise<QuarantinedSample[]> {
       return st().selectQuarantine.all(pageLimit(limit)).map(rows.toQuarantinedSample);
