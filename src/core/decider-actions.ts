@@ -112,6 +112,7 @@ export function fail(s: Step, retryState: WorkflowState, reason: string): void {
   s.go('error', reason);
   if (wf.retryCount >= s.cfg.maxRetries) {
     wf.outcome = 'failed';
+    s.count('failed_workflows');
     s.go('completed', 'Failed after max retries');
     return;
   }

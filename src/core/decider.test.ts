@@ -685,7 +685,7 @@ describe('errors, retries and back-off', () => {
           lastError: 'telemetry poll failed: HTTP 503',
         });
         expect(timers(d)).toEqual([]);
-        expect(counts(d)).toEqual({ errors_encountered: 1 });
+        expect(counts(d)).toEqual({ errors_encountered: 1, failed_workflows: 1 });
       });
   });
 

@@ -139,6 +139,8 @@ export const COUNTERS = [
   'appointments_scheduled',
   'failures_prevented',
   'errors_encountered',
+  /** Cases closed as `Failed after max retries`; they count among `completed_workflows` as in the seed. */
+  'failed_workflows',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 

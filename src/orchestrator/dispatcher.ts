@@ -13,6 +13,7 @@ import type { Effect } from '../core/workflow.js';
 import { INTERNAL_FETCH_CHANNEL, type DecisionApplier } from './applier.js';
 import { ingestSamples } from './ingest.js';
 import type { TelematicsClient } from './telematics-client.js';
+import { CircuitOpenError, isOutage, type TelematicsCircuit } from './telematics-circuit.js';
 
 export interface DispatcherOptions {
   batchSize: number;
@@ -23,12 +24,29 @@ export interface DispatcherOptions {
   /** History window sent to analysis. */
   analysisWindowMs: number;
   maxSamplesPerFetch: number;
+  /** First real-time wait before a fetch that met an outage is tried again; doubles per attempt, up to 30 s. */
+  outageRetryMs: number;
+}
+
+const HELD_RETRY_MAX_MS = 30_000;
+
+interface HeldFetch {
+  row: OutboxRow;
+  /** Real ms before which it is not tried again. */
+  retryAt: number;
 }
 
 export class OutboxDispatcher {
   private readonly inflight = new Set<string>();
   private fetching = 0;
   private readonly fetchQueue: OutboxRow[] = [];
+  /**
+   * Fetches that met a telematics outage: not the case's failure, so no `telemetry_failed` is applied;
+   * they wait here (still claimed by this process) and go out again when the circuit lets them.
+   */
+  private readonly held: HeldFetch[] = [];
+  /** Outages met by each held fetch in a row, for its back-off while the circuit stays closed. */
+  private readonly heldAttempts = new Map<string, number>();
   private running: Promise<void> | null = null;
   private again = false;
   published = 0;
@@ -42,7 +60,13 @@ export class OutboxDispatcher {
     private readonly applier: DecisionApplier,
     private readonly log: Logger,
     private readonly opts: DispatcherOptions,
+    private readonly circuit: TelematicsCircuit,
   ) {}
+
+  /** Telemetry fetches waiting for the telematics API to come back. */
+  get heldFetches(): number {
+    return this.held.length;
+  }
 
   get busy(): boolean {
     return this.inflight.size > 0 || this.running !== null;
@@ -68,6 +92,7 @@ export class OutboxDispatcher {
   }
 
   private async pass(): Promise<void> {
+    this.releaseHeld();
     for (;;) {
       const rows = (await this.store.claimOutbox(this.clock.now(), this.opts.batchSize, this.opts.leaseMs)).filter(
         (r) => !this.inflight.has(r.messageId),
@@ -135,15 +160,46 @@ export class OutboxDispatcher {
     while (this.fetching < this.opts.fetchConcurrency && this.fetchQueue.length > 0) {
       const row = this.fetchQueue.shift()!;
       this.fetching += 1;
-      void this.fetch(row).finally(() => {
+      void this.fetch(row).then((held) => {
         this.fetching -= 1;
-        this.inflight.delete(row.messageId);
+        if (!held) this.inflight.delete(row.messageId);
         this.pumpFetches();
       });
     }
   }
 
-  private async fetch(row: OutboxRow): Promise<void> {
+  /**
+   * Sends held fetches out again once they may go: all that are due while the circuit is closed, one
+   * (the probe) while it is half-open, none while it is open. The rest keep their place.
+   */
+  private releaseHeld(): void {
+    if (this.held.length === 0 || !this.circuit.callable) return;
+    const now = this.circuit.now();
+    const budget = this.circuit.closed ? Infinity : 1;
+    let released = 0;
+    for (let i = 0; i < this.held.length && released < budget; ) {
+      if (this.held[i]!.retryAt > now) {
+        i += 1;
+        continue;
+      }
+      this.fetchQueue.push(this.held.splice(i, 1)[0]!.row);
+      released += 1;
+    }
+    if (released > 0) this.pumpFetches();
+  }
+
+  private hold(row: OutboxRow, err: unknown): void {
+    const attempts = (this.heldAttempts.get(row.messageId) ?? 0) + 1;
+    this.heldAttempts.set(row.messageId, attempts);
+    const wait =
+      err instanceof CircuitOpenError
+        ? Math.max(err.retryInMs, 100)
+        : Math.min(Math.max(HELD_RETRY_MAX_MS, this.opts.outageRetryMs), this.opts.outageRetryMs * 2 ** (attempts - 1));
+    this.held.push({ row, retryAt: this.circuit.now() + wait });
+  }
+
+  /** Returns true when the fetch met an outage and is held to be tried again. */
+  private async fetch(row: OutboxRow): Promise<boolean> {
     const { vin, since } = row.payload as { vin: string; since?: number | null };
     const now = this.clock.now();
     const from = Math.max(now - this.opts.analysisWindowMs, since ?? -Infinity);
@@ -156,8 +212,13 @@ export class OutboxDispatcher {
       const { accepted } = await ingestSamples(this.store, raw, { now: this.clock.now(), source: 'telematics_history', vin });
       samples = accepted.map(sampleToWire);
     } catch (err) {
+      if (isOutage(err)) {
+        this.hold(row, err);
+        return true;
+      }
       error = err instanceof Error ? err.message : String(err);
     }
+    this.heldAttempts.delete(row.messageId);
     try {
       const event = samples
         ? ({ type: 'telemetry_received', samples } as const)
@@ -171,5 +232,6 @@ export class OutboxDispatcher {
     } catch (err) {
       this.log.error({ err: (err as Error).message, vin }, 'could not apply telemetry fetch result');
     }
+    return false;
   }
 }

@@ -7,8 +7,8 @@ import { MemoryBus } from '../bus/memory.js';
 import { EnvelopeFactory, keyRingFromSecret } from '../bus/signing.js';
 import { createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/port.js';
-import { MainOrchestrationLoop } from './main-loop.js';
-import type { TelematicsClient } from './telematics-client.js';
+import { MainOrchestrationLoop, type OrchestratorOptions } from './main-loop.js';
+import { TelematicsError, type TelematicsClient } from './telematics-client.js';
 
 const T0 = Date.parse('2026-05-04T08:00:00Z');
 const VIN = '1HGCM82633A004352';
@@ -39,11 +39,16 @@ describe('MainOrchestrationLoop', () => {
     await store.close();
   });
 
-  function setup(telematics: TelematicsClient) {
+  function setup(telematics: TelematicsClient, over: Partial<OrchestratorOptions> = {}) {
     const clock = new ManualClock(T0);
     store = createSqliteStore({ path: ':memory:' });
     const bus = new MemoryBus({ clock });
-    loop = new CountingLoop({
+    loop = newLoop(telematics, clock, bus, over);
+    return { clock, bus };
+  }
+
+  function newLoop(telematics: TelematicsClient, clock: ManualClock, bus: MemoryBus, over: Partial<OrchestratorOptions> = {}) {
+    return new CountingLoop({
       telematicsApiUrl: 'http://127.0.0.1:1',
       schedulerApiUrl: 'http://127.0.0.1:1',
       store,
@@ -53,8 +58,8 @@ describe('MainOrchestrationLoop', () => {
       tickMs: 2,
       minPollGapMs: 0,
       telematicsClient: telematics,
+      ...over,
     });
-    return { clock, bus };
   }
 
   it('retries a failing telemetry fetch with back-off, then completes with "Failed after max retries"', async () => {
@@ -175,5 +180,104 @@ describe('MainOrchestrationLoop', () => {
     expect(await store.claimDueTimers(clock.now() + 365 * 86_400_000, 100, 1000)).toEqual(
       expect.not.arrayContaining([expect.objectContaining({ correlationId: final.correlationId })]),
     );
+  });
+
+  it('waits out a telematics outage as one circuit: no case burns a retry, and each resumes when the API is back (issue 7)', async () => {
+    let down = false;
+    let pages = 0;
+    const outage = () => new TelematicsError('GET /api/telemetry: connect ECONNREFUSED 127.0.0.1', null);
+    const { clock } = setup(
+      {
+        fetchPage: async () => {
+          pages += 1;
+          if (down) throw outage();
+          return { vehicles: [{ vin: VIN, timestamp: new Date(T0).toISOString(), signals: {} }], next_cursor: null };
+        },
+        fetchHistory: async () => {
+          if (down) throw outage();
+          return [];
+        },
+      },
+      { outageProbeMs: 20 },
+    );
+    await loop.start();
+    await until(async () => pages > 0, 'first poll');
+    down = true;
+    await until(async () => (await loop.getWorkflowStatus(VIN)) !== null, 'a case');
+    // Polls fail too (one a minute of clock time): three failures in a row open the circuit.
+    await until(async () => {
+      if (loop.telematics.state === 'open') return true;
+      clock.advance(60 * SECOND);
+      return false;
+    }, 'the circuit opens');
+    expect(loop.telematics.held_fetches).toBe(1);
+    // Ten state timeouts pass while the API is down: the case waits in polling_telemetry.
+    const stateTimeout = loop.options.workflow.stateTimeoutMs;
+    for (let i = 0; i < 10; i++) {
+      clock.advance(stateTimeout);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const waiting = await loop.getWorkflowStatus(VIN);
+    expect(waiting).toMatchObject({ state: 'polling_telemetry', error_count: 0, retry_count: 0 });
+    down = false;
+    await until(async () => loop.telematics.state === 'closed', 'the circuit closes');
+    const resumed = await until(async () => {
+      const st = await loop.getWorkflowStatus(VIN);
+      return st && st.state !== 'polling_telemetry' ? st : null;
+    }, 'the case resumes');
+    expect(resumed.state_history.map((h) => h.to_state)).not.toContain('error');
+    expect(resumed.error_count).toBe(0);
+    const stats = await loop.getStatistics();
+    expect(stats.failed_workflows).toBe(0);
+  });
+
+  it('gives work taken back after a restart its full time (issue 7: a taken-back fetch timed out at once)', async () => {
+    const leaseMs = 600 * SECOND;
+    // The first process claims the case's fetch and dies with it in flight.
+    const { clock, bus } = setup(
+      {
+        fetchPage: async () => ({ vehicles: [{ vin: VIN, timestamp: new Date(T0).toISOString(), signals: {} }], next_cursor: null }),
+        fetchHistory: () => new Promise<never>(() => undefined),
+      },
+      { leaseMs },
+    );
+    await loop.start();
+    await until(async () => (await loop.getWorkflowStatus(VIN))?.state === 'polling_telemetry', 'a fetch in flight');
+    await loop.stop();
+    // It restarts just before the case's state timeout: the fetch is taken back once its lease expires.
+    clock.advance(loop.options.workflow.stateTimeoutMs - SECOND);
+    let fetched = 0;
+    loop = newLoop(
+      {
+        fetchPage: async () => ({ vehicles: [], next_cursor: null }),
+        fetchHistory: async () => {
+          fetched += 1;
+          return [];
+        },
+      },
+      clock,
+      bus,
+      { leaseMs },
+    );
+    let polls = 0;
+    loop.events.on('event', (e) => {
+      if (e.type === 'poll') polls += 1;
+    });
+    await loop.start();
+    // The old deadline passes while the lease still holds the fetch: ticks run (each polls first), and
+    // the case must still be waiting, not in error.
+    for (let i = 1; i <= 3; i++) {
+      clock.advance(60 * SECOND);
+      await until(async () => polls >= i, `tick ${i}`);
+    }
+    expect(await loop.getWorkflowStatus(VIN)).toMatchObject({ state: 'polling_telemetry', error_count: 0 });
+    clock.advance(leaseMs);
+    await until(async () => fetched === 1, 'the fetch taken back');
+    const st = await until(async () => {
+      const s = await loop.getWorkflowStatus(VIN);
+      return s && s.state !== 'polling_telemetry' ? s : null;
+    }, 'the case moves on');
+    expect(st.state_history.map((h) => h.to_state)).not.toContain('error');
+    expect(st.error_count).toBe(0);
   });
 });

@@ -18,6 +18,7 @@ import { FleetPoller } from './fleet-poller.js';
 import { INFORMATIONAL_TYPES, toEvent } from './inbound.js';
 import { buildStatistics, buildStatus, type Statistics, type WorkflowStatus } from './status.js';
 import { createTelematicsClient, type TelematicsClient } from './telematics-client.js';
+import { TelematicsCircuit, type CircuitSnapshot } from './telematics-circuit.js';
 
 export interface OrchestratorOptions {
   telematicsApiUrl: string;
@@ -56,6 +57,11 @@ export interface OrchestratorOptions {
    * @default 7 days
    */
   retentionMs?: number;
+  /**
+   * Real ms before the first probe of a telematics API found down (after 3 failed calls in a row);
+   * doubles at each failed probe, up to 30 s. @default 1000
+   */
+  outageProbeMs?: number;
   telematicsClient?: TelematicsClient;
 }
 
@@ -63,6 +69,8 @@ export interface OrchestratorOptions {
 export const DEFAULT_STATUS_HISTORY = 200;
 /** Real ms between two retention purges. */
 const PURGE_GAP_MS = 60_000;
+/** States whose pending work is kept durably and taken back by a restarted orchestrator. */
+const RESUMED_STATES = ['polling_telemetry', 'scheduling_service'] as const;
 
 export interface ResolvedOrchestratorOptions extends Required<
   Omit<OrchestratorOptions, 'telematicsClient' | 'log' | 'workflow'>
@@ -72,7 +80,8 @@ export interface ResolvedOrchestratorOptions extends Required<
 
 export type OrchestratorEvent =
   | { type: 'decision'; decision: Decision; previous: Workflow }
-  | { type: 'poll'; ok: boolean; accepted: number; rejected: number; error?: string };
+  | { type: 'poll'; ok: boolean; accepted: number; rejected: number; error?: string }
+  | { type: 'telematics'; state: CircuitSnapshot['state']; error?: string };
 
 const INBOUND_CHANNELS = [
   CHANNELS.analysisResult,
@@ -93,6 +102,10 @@ export class MainOrchestrationLoop {
   private readonly applier: DecisionApplier;
   private readonly dispatcher: OutboxDispatcher;
   private readonly poller: FleetPoller;
+  private readonly circuit: TelematicsCircuit;
+  /** Clock time until which waiting cases' timeouts were last pushed out during an outage. */
+  private deferredUntil = -Infinity;
+  private telematicsDown = false;
   private readonly subscriptions: Subscription[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private ticker: NodeJS.Timeout | null = null;
@@ -114,8 +127,14 @@ export class MainOrchestrationLoop {
     this.applier = new DecisionApplier(this.store, this.clock, this.options.workflow, {
       onCommitted: (decision, previous) => this.onCommitted(decision, previous),
     });
-    const telematics =
-      opts.telematicsClient ?? createTelematicsClient(this.options.telematicsApiUrl, this.options.requestTimeoutMs);
+    this.circuit = new TelematicsCircuit({
+      openMs: this.options.outageProbeMs,
+      maxOpenMs: Math.max(30_000, this.options.outageProbeMs),
+      onChange: (state, info) => this.onTelematicsChange(state, info.error),
+    });
+    const telematics = this.circuit.wrap(
+      opts.telematicsClient ?? createTelematicsClient(this.options.telematicsApiUrl, this.options.requestTimeoutMs),
+    );
     this.dispatcher = new OutboxDispatcher(
       this.store,
       this.bus,
@@ -130,13 +149,15 @@ export class MainOrchestrationLoop {
         fetchConcurrency: this.options.fetchConcurrency,
         analysisWindowMs: this.options.analysisWindowMs,
         maxSamplesPerFetch: 2000,
+        outageRetryMs: this.options.outageProbeMs,
       },
+      this.circuit,
     );
     this.poller = new FleetPoller(telematics, this.store, this.clock, this.log, {
       pageSize: this.options.pageSize,
       maxPages: 10_000,
-      backoffMs: 1000,
-      maxBackoffMs: 30_000,
+      backoffMs: this.options.outageProbeMs,
+      maxBackoffMs: Math.max(30_000, this.options.outageProbeMs),
     });
   }
 
@@ -160,6 +181,7 @@ export class MainOrchestrationLoop {
     await this.initialize();
     if (this.ticker) return;
     this.stopping = false;
+    await this.giveResumedWorkFullTime();
     this.ticker = setInterval(() => void this.tick(), this.options.tickMs);
     void this.tick();
   }
@@ -203,6 +225,11 @@ export class MainOrchestrationLoop {
   /** Where the last fleet poll stands (health endpoint, summary line). */
   get lastPoll() {
     return this.poller.lastPoll;
+  }
+
+  /** Whether the telematics API is reachable, and how many cases' fetches wait for it. */
+  get telematics(): CircuitSnapshot & { held_fetches: number } {
+    return { ...this.circuit.snapshot(), held_fetches: this.dispatcher.heldFetches };
   }
 
   /**
@@ -252,7 +279,9 @@ export class MainOrchestrationLoop {
     try {
       this.maybePoll();
       this.maybePurge();
-      await Promise.all([this.fireTimers(), this.startCycles()]);
+      // Before timers fire: a case waiting on a telematics API that is down must not time out.
+      if (!this.circuit.closed) await this.deferTelemetryTimeouts();
+      await Promise.all([this.fireTimers(), this.circuit.closed ? this.startCycles() : undefined]);
       await this.dispatcher.wake();
     } catch (err) {
       this.handleError(null, err as Error);
@@ -267,7 +296,8 @@ export class MainOrchestrationLoop {
     const due =
       this.clock.now() - this.lastPollClock >= this.options.pollingInterval * SECOND &&
       realNow - this.lastPollReal >= this.options.minPollGapMs &&
-      this.poller.backoffRemaining(realNow) === 0;
+      this.poller.backoffRemaining(realNow) === 0 &&
+      this.circuit.callable;
     if (!due) return;
     this.lastPollReal = realNow;
     this.lastPollClock = this.clock.now();
@@ -318,6 +348,46 @@ export class MainOrchestrationLoop {
     );
   }
 
+  /**
+   * A restarted orchestrator takes back the telemetry fetches and booking requests left in the outbox
+   * only once their leases expire: their cases' state timeouts start again from then, so that work
+   * taken back gets its full time instead of what was left of it before the crash.
+   */
+  private async giveResumedWorkFullTime(): Promise<void> {
+    const until = this.clock.now() + this.options.leaseMs + this.options.workflow.stateTimeoutMs;
+    const moved = await this.store.postponeTimers('state_timeout', RESUMED_STATES, until);
+    if (moved > 0) this.log.info({ cases: moved }, 'work taken back after a restart gets its full time');
+  }
+
+  /**
+   * While the telematics API is unreachable, cases polling for telemetry wait: their state timeouts are
+   * pushed out to a full timeout from now, again each time half of it has passed (so a case that enters
+   * polling meanwhile is caught too), and once more when the API is back: none burns a retry on an
+   * outage, and each has its full time afterwards.
+   */
+  private async deferTelemetryTimeouts(force = false): Promise<void> {
+    const now = this.clock.now();
+    const timeout = this.options.workflow.stateTimeoutMs;
+    if (!force && now < this.deferredUntil - timeout / 2) return;
+    this.deferredUntil = now + timeout;
+    await this.store.postponeTimers('state_timeout', ['polling_telemetry'], this.deferredUntil);
+  }
+
+  private onTelematicsChange(state: CircuitSnapshot['state'], error?: string): void {
+    this.events.emit('event', { type: 'telematics', state, ...(error !== undefined ? { error } : {}) });
+    if (state === 'open' && !this.telematicsDown) {
+      this.telematicsDown = true;
+      this.deferredUntil = -Infinity;
+      this.log.warn({ err: error, retry_in_ms: this.circuit.retryInMs() }, 'telematics API unreachable; cases wait for it');
+    } else if (state === 'closed') {
+      this.telematicsDown = false;
+      this.log.info('telematics API reachable again; waiting cases resume');
+      void this.track(this.deferTelemetryTimeouts(true)).catch((err: unknown) =>
+        this.handleError(null, err instanceof Error ? err : new Error(String(err))),
+      );
+    }
+  }
+
   private async startCycles(): Promise<void> {
     const now = this.clock.now();
     const vins = await this.store.claimDueVehicles(now, 200, now + this.options.analysisIntervalMs);
@@ -356,6 +426,7 @@ export function resolveOptions(opts: OrchestratorOptions): ResolvedOrchestratorO
     minPollGapMs: opts.minPollGapMs ?? 1000,
     leaseMs: opts.leaseMs ?? 10 * 60 * SECOND,
     retentionMs: opts.retentionMs ?? 7 * DAY,
+    outageProbeMs: opts.outageProbeMs ?? 1000,
   };
   for (const [name, v] of Object.entries({
     pollingInterval: r.pollingInterval,
@@ -367,6 +438,7 @@ export function resolveOptions(opts: OrchestratorOptions): ResolvedOrchestratorO
     tickMs: r.tickMs,
     leaseMs: r.leaseMs,
     retentionMs: r.retentionMs,
+    outageProbeMs: r.outageProbeMs,
   })) {
     if (!(typeof v === 'number' && Number.isFinite(v) && v > 0))
       throw new RangeError(`${name} must be a positive number, got ${v}`);

@@ -8,7 +8,10 @@ import type { Store } from '../store/port.js';
 export interface Statistics {
   total_vehicles_processed: number;
   active_workflows: number;
+  /** Closed cases, whatever their outcome (the seed's meaning): failed ones included. */
   completed_workflows: number;
+  /** Closed cases that ended `Failed after max retries`, so operators can tell them apart. */
+  failed_workflows: number;
   anomalies_detected: number;
   customers_engaged: number;
   appointments_scheduled: number;

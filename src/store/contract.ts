@@ -316,6 +316,32 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
         expect(await store.commitDecisions([fired])).toEqual(['committed']);
         expect((await store.claimDueTimers(T0 + 2e9, 10, 50)).map((t) => t.name)).toEqual(['response_deadline']);
       });
+
+      it('postpones the named timers of workflows in the given states that are due before the new time', async () => {
+        const polling = await open(1);
+        const engaging = await open(2, T0 + 2, { state: 'engaging_customer' });
+        await store.commitDecisions([
+          decision(polling, next(polling), {
+            timers: [
+              { kind: 'set', name: 'state_timeout', dueAt: T0 + 100, seq: 1 },
+              { kind: 'set', name: 'retry', dueAt: T0 + 100, seq: 1 },
+            ],
+          }),
+          decision(engaging, next(engaging), {
+            timers: [{ kind: 'set', name: 'state_timeout', dueAt: T0 + 100, seq: 1 }],
+          }),
+        ]);
+        expect(await store.postponeTimers('state_timeout', ['polling_telemetry', 'scheduling_service'], T0 + 500)).toBe(1);
+        // Only earlier timers move: one already due later keeps its time.
+        expect(await store.postponeTimers('state_timeout', ['polling_telemetry'], T0 + 400)).toBe(0);
+        expect(await store.postponeTimers('state_timeout', [], T0 + 900)).toBe(0);
+        const due = await store.claimDueTimers(T0 + 1000, 10, 50);
+        expect(due.map((t) => [t.vin, t.name, t.dueAt, t.seq]).sort()).toEqual([
+          [polling.vin, 'retry', T0 + 100, 1],
+          [polling.vin, 'state_timeout', T0 + 500, 1],
+          [engaging.vin, 'state_timeout', T0 + 100, 1],
+        ]);
+      });
     });
 
     describe('vehicles', () => {

@@ -168,6 +168,12 @@ export interface Store {
    * must survive the old one's delete.
    */
   deleteTimer(correlationId: string, name: TimerName, seq: number): Promise<void>;
+  /**
+   * Moves every timer named `name`, of a workflow now in one of `states`, that is due before `until` to
+   * `until` (its seq unchanged), and returns how many moved. The shell uses it when waiting was not the
+   * case's fault: work taken back after a restart, or a telematics outage, gets its full time again.
+   */
+  postponeTimers(name: TimerName, states: readonly WorkflowState[], until: number): Promise<number>;
 
   /**
    * Retention: deletes outbox rows sent before `before` and inbox ids processed before it (both clock

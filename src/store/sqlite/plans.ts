@@ -180,6 +180,11 @@ export const clearTimers = 'DELETE FROM timers WHERE correlation_id = ?';
 /** correlation_id, name, seq — a timer set again since it fired has a newer seq and stays. */
 export const deleteTimer = 'DELETE FROM timers WHERE correlation_id = ? AND name = ? AND seq = ?';
 
+/** until, name, until, states (a JSON array): the workflow's state is read in the same statement. */
+export const postponeTimers = `UPDATE timers SET due_at = ?
+  WHERE name = ? AND due_at < ?
+    AND correlation_id IN (SELECT correlation_id FROM workflows WHERE state IN (SELECT value FROM json_each(?)))`;
+
 /** locked_until (now + lease), now, now, limit — sorted again by the store by (due_at, correlation_id, name). */
 export const claimDueTimers = `UPDATE timers SET locked_until = ?
   WHERE (correlation_id, name) IN (

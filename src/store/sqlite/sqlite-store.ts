@@ -79,6 +79,7 @@ function prepareAll(db: Database.Database) {
     upsertTimer: p(plans.upsertTimer),
     clearTimers: p(plans.clearTimers),
     deleteTimer: p(plans.deleteTimer),
+    postponeTimers: p(plans.postponeTimers),
     claimDueTimers: p<rows.TimerDbRow>(plans.claimDueTimers),
     insertInbox: p(plans.insertInbox),
     deleteInbox: p(plans.deleteInbox),
@@ -194,8 +195,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     for (const d of accepted) {
       const wf = d.workflow;
       const cid = wf.correlationId;
-      // A timer-caused decision deletes its timer before applying the decision's own timer changes:
-      // a reminder may re-set the same timer name with the same seq, and that new timer must stay.
+      // A timer-caused decision deletes its timer before applying the decision's own timer changes,
+      // which may set a timer of the same name again: that new timer must stay.
       const fired = parseTimerInboundId(d.inboundId);
       if (fired !== null) s.deleteTimer.run(fired.correlationId, fired.name, fired.seq);
       let cleared = false;
@@ -444,6 +445,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async deleteTimer(correlationId, name, seq): Promise<void> {
       st().deleteTimer.run(correlationId, name, seq);
+    },
+    async postponeTimers(name, states, until): Promise<number> {
+      if (states.length === 0) return 0;
+      return st().postponeTimers.run(until, name, until, JSON.stringify(states)).changes;
     },
     async purge(before: number): Promise<PurgeResult> {
       return {
