@@ -2,7 +2,7 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULTS, resolveConfig } from './config.js';
+import { COMMAND_DEFAULTS, ConfigError, DEFAULT_POLLING_INTERVAL_S, DEFAULTS, resolveConfig } from './config.js';
 import { clockFor, leaseFor, loadBusSecret, retentionFor, workflowTimingFor } from './compose.js';
 import { ScaledClock, SystemClock } from '../clock/clocks.js';
 
@@ -43,6 +43,14 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ env: {} }).notifyUrl).toBe('');
     expect(resolveConfig({ env: { PITWALL_NOTIFY_URL: 'http://127.0.0.1:9000/' } }).notifyUrl).toBe('http://127.0.0.1:9000');
     expect(() => resolveConfig({ env: { PITWALL_NOTIFY_URL: 'smtp://mail' } })).toThrow(/must be an http\(s\) URL/);
+  });
+
+  it('polls the fleet every 60 virtual seconds by default, whichever command runs the orchestrator', () => {
+    expect(DEFAULT_POLLING_INTERVAL_S).toBe(60);
+    expect(resolveConfig({ env: {} }).pollingInterval).toBe(60);
+    for (const overrides of Object.values(COMMAND_DEFAULTS)) {
+      expect(resolveConfig({ env: {}, overrides }).pollingInterval).toBe(DEFAULT_POLLING_INTERVAL_S);
+    }
   });
 
   it('applies per-command defaults under the user’s choices', () => {

@@ -46,7 +46,7 @@ export type SettingKey = keyof Config;
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export const SETTINGS: readonly Setting[] = [
-  { key: 'dataDir', flag: 'data-dir', env: 'PITWALL_DATA_DIR', type: 'string', doc: 'where the SQLite store and the bus secret live' },
+  { key: 'dataDir', flag: 'data-dir', env: 'PITWALL_DATA_DIR', type: 'string', doc: 'where the SQLite store, the bus secret and the mocks’ state (`mock-telematics.jsonl`, `mock-scheduler.json`) live' },
   { key: 'host', flag: 'host', env: 'PITWALL_HOST', type: 'string', doc: 'interface every server listens on' },
   { key: 'port', flag: 'port', env: 'PITWALL_PORT', type: 'int', min: 0, max: 65535, doc: 'Pitwall HTTP API port' },
   { key: 'telematicsPort', flag: 'telematics-port', env: 'PITWALL_TELEMATICS_PORT', type: 'int', min: 0, max: 65535, doc: 'mock telematics API port' },
@@ -75,6 +75,12 @@ export const SETTINGS: readonly Setting[] = [
   },
 ];
 
+/**
+ * Virtual seconds between fleet polls, for every command: a minute suits a real fleet at real time, and
+ * on the embedded demo's fast clock the orchestrator's real-time floor between polls (1 s) decides anyway.
+ */
+export const DEFAULT_POLLING_INTERVAL_S = 60;
+
 export const DEFAULTS: Readonly<Config> = Object.freeze({
   dataDir: './pitwall-data',
   host: '127.0.0.1',
@@ -89,7 +95,7 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   seed: 42,
   speed: 3600,
   clockEpoch: '',
-  pollingInterval: 300,
+  pollingInterval: DEFAULT_POLLING_INTERVAL_S,
   analysisInterval: 6 * 3600,
   fetchConcurrency: 8,
   stateTimeout: 300,
@@ -98,6 +104,15 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   logLevel: 'info',
   analysisModel: '',
 });
+
+/**
+ * The defaults that differ per command, here so they sit beside the ones they override: the commands
+ * of a distributed set-up run on real time. Fleet polling is not among them: one default for all.
+ */
+export const COMMAND_DEFAULTS = Object.freeze({
+  orchestrator: Object.freeze({ speed: 1 }),
+  mock: Object.freeze({ speed: 1 }),
+} satisfies Record<string, Partial<Config>>);
 
 export class ConfigError extends Error {
   readonly code = 'PW_CONFIG';
@@ -170,7 +185,7 @@ export interface ConfigSources {
   env?: NodeJS.ProcessEnv;
   /** Path of a JSON config file; PITWALL_CONFIG names one too. */
   file?: string;
-  /** Defaults that differ for a command (e.g. `orchestrator` polls every 60 s). */
+  /** Defaults that differ for a command (e.g. `orchestrator` and `mock` run on real time). */
   overrides?: Partial<Config>;
 }
 

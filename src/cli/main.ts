@@ -2,7 +2,7 @@
 /** `pitwall`: the command-line entry point and composition root's front door. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
-import { DEFAULTS, SETTINGS, ConfigError, parseSetting, resolveConfig, type Config, type SettingKey } from './config.js';
+import { COMMAND_DEFAULTS, DEFAULTS, SETTINGS, ConfigError, parseSetting, resolveConfig, type Config, type SettingKey } from './config.js';
 import { isVin } from '../core/ids.js';
 import { transitionDiagram } from '../core/workflow.js';
 
@@ -72,7 +72,7 @@ withSettings(
   }),
 );
 
-const ORCH_OVERRIDES: Partial<Config> = { speed: 1, pollingInterval: 60 };
+const ORCH_OVERRIDES: Partial<Config> = COMMAND_DEFAULTS.orchestrator;
 withSettings(
   program
     .command('orchestrator')
@@ -86,7 +86,7 @@ withSettings(
   }),
 );
 
-const MOCK_OVERRIDES: Partial<Config> = { speed: 1 };
+const MOCK_OVERRIDES: Partial<Config> = COMMAND_DEFAULTS.mock;
 withSettings(
   program
     .command('mock')

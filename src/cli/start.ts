@@ -2,26 +2,21 @@
  * `pitwall start`: the whole embedded system in one process — simulated fleet, mock telematics and
  * scheduler APIs, orchestrator, agents on the in-process bus, SQLite store, HTTP API — on a virtual
  * clock. Starting again resumes: the store keeps the workflows, the data directory keeps the virtual
- * time, the fleet's origin and the services already done.
+ * time, and the mocks keep their state there exactly as `pitwall mock` does (the fleet's origin, the
+ * services done, the notifications delivered, the appointments).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pc from 'picocolors';
 import { ScaledClock } from '../clock/clocks.js';
 import { isoTime } from '../core/clock.js';
-import type { Component } from '../core/telemetry.js';
 import { startSchedulerMock, startTelematicsMock } from '../sim/index.js';
 import { startSystem } from './compose.js';
 import { personasOf, type Config } from './config.js';
 import { createLogger } from './logger.js';
+import { describeState } from './mock.js';
 import { loadAnalysisModel } from './model.js';
 import { startSummary } from './summary.js';
-
-interface ServiceRecord {
-  vin: string;
-  components: Component[];
-  at: number;
-}
 
 export async function startEmbedded(config: Readonly<Config>): Promise<void> {
   mkdirSync(config.dataDir, { recursive: true });
@@ -30,7 +25,7 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
   // Before the mocks listen: a bad model file must end the process, not leave servers running.
   const analysisModel = loadAnalysisModel(config);
 
-  // Virtual time and the fleet's origin survive restarts in the data directory.
+  // Virtual time survives restarts in the data directory; the fleet's origin is the telematics mock's.
   const clockFile = path.join(config.dataDir, 'clock.json');
   const saved = existsSync(clockFile)
     ? (JSON.parse(readFileSync(clockFile, 'utf8')) as { virtual_now: number; fleet_start: number; seed: number; vehicles: number })
@@ -43,44 +38,39 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
   }
   const virtualOrigin = config.clockEpoch ? Date.parse(config.clockEpoch) : (saved?.virtual_now ?? Date.now());
   const clock = new ScaledClock({ virtualOrigin, speed: config.speed });
-  const fleetStart = saved?.fleet_start ?? virtualOrigin;
-  const { saveClock } = await import('./clock-file.js');
-  const persistClock = () => saveClock(clockFile, { virtual_now: clock.now(), fleet_start: fleetStart, seed: config.seed, vehicles: config.vehicles });
-  persistClock();
 
   const pitwallUrl = `http://${config.host}:${config.port}`;
+  // The same state files, locks and migrations as `pitwall mock`: the journal keeps the fleet's origin
+  // (clock.json's fleet_start only seeds it for a data directory of an older layout), the repairs and
+  // the delivered notifications; the scheduler keeps its appointments.
   const telematics = await startTelematicsMock({
     port: config.telematicsPort,
     host: config.host,
     clock,
     seed: config.seed,
     vehicles: config.vehicles,
-    startTime: fleetStart,
+    startTime: saved?.fleet_start ?? virtualOrigin,
     badSampleRate: config.badSampleRate,
     ...personasOf(config),
     pitwallUrl,
+    dataDir: config.dataDir,
   });
-  // Services already done are replayed, so a repaired vehicle stays repaired after a restart.
-  const servicesFile = path.join(config.dataDir, 'sim-services.jsonl');
-  if (existsSync(servicesFile)) {
-    for (const line of readFileSync(servicesFile, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      const r = JSON.parse(line) as ServiceRecord;
-      telematics.fleet.serviceVehicle(r.vin, r.components, r.at);
-    }
-  }
   const scheduler = await startSchedulerMock({
     port: config.schedulerPort,
     host: config.host,
     clock,
     pitwallUrl,
-    stateFile: path.join(config.dataDir, 'sim-appointments.json'),
-    serviceVehicle: async (vin, components, at) => {
-      const findings = telematics.fleet.serviceVehicle(vin, components, at);
-      appendFileSync(servicesFile, `${JSON.stringify({ vin, components, at } satisfies ServiceRecord)}\n`);
-      return findings;
-    },
+    dataDir: config.dataDir,
+    // In one process: the journaling fleet itself, so each repair is on disk before it is reported.
+    serviceVehicle: (vin, components, at) => telematics.fleet.serviceVehicle(vin, components, at),
+  }).catch(async (err: unknown) => {
+    await telematics.close();
+    throw err;
   });
+  const fleetStart = telematics.fleet.startTime;
+  const { saveClock } = await import('./clock-file.js');
+  const persistClock = () => saveClock(clockFile, { virtual_now: clock.now(), fleet_start: fleetStart, seed: config.seed, vehicles: config.vehicles });
+  persistClock();
 
   const system = await startSystem({
     config: { ...config, telematicsUrl: telematics.url, schedulerUrl: scheduler.url, pitwallUrl },
@@ -88,6 +78,11 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
     log,
     notificationUrl: telematics.url,
     analysisModel,
+  }).catch(async (err: unknown) => {
+    // Listening mocks would keep the process (and their locks) alive after the error is reported.
+    await scheduler.close();
+    await telematics.close();
+    throw err;
   });
 
   const out = process.stdout;
@@ -97,6 +92,8 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
       `  API            ${system.apiUrl}/api/statistics   (OpenAPI: ${system.apiUrl}/api/openapi.json)`,
       `  telematics     ${telematics.url}   (simulated fleet of ${config.vehicles}, seed ${config.seed})`,
       `  scheduler      ${scheduler.url}`,
+      `  mock state     ${describeState(telematics) ?? ''}`,
+      `                 ${describeState(scheduler) ?? ''}`,
       `  store          ${path.join(config.dataDir, 'pitwall.db')}`,
       `  log            ${logFile}`,
       `  virtual clock  ${isoTime(clock.now())} at ${config.speed}× ${saved ? pc.dim('(resumed)') : ''}`,

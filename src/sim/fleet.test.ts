@@ -193,6 +193,11 @@ describe('createFleet', () => {
       { component: other, finding: 'not_found' },
     ]);
     expect(fleet.serviceVehicle(faulty.vin, [f.component], at + HOUR)).toEqual([{ component: f.component, finding: 'not_found' }]);
+    // The same service again (a retried request, a journal replayed after a restart) answers as the first time.
+    expect(fleet.serviceVehicle(faulty.vin, [f.component, other], at)).toEqual([
+      { component: f.component, finding: 'confirmed' },
+      { component: other, finding: 'not_found' },
+    ]);
     expect(fleet.groundTruthFor(faulty.vin)?.faults[0]?.repaired_at).toBe(new Date(at).toISOString());
     const after = fleet.sample(faulty.vin, failsAt + 2 * HOUR);
     expect(before?.dtcs.length).toBeGreaterThan(0);

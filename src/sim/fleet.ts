@@ -68,7 +68,10 @@ export interface Fleet {
   servedSample(vin: string, t: number): ServedSample | undefined;
   groundTruth(): VehicleGroundTruth[];
   groundTruthFor(vin: string): VehicleGroundTruth | undefined;
-  /** Repairs the components at time `at`; throws UnknownVehicleError for an unknown VIN. */
+  /**
+   * Repairs the components at time `at`; throws UnknownVehicleError for an unknown VIN. Repeating a
+   * repair (same components, same `at`) repairs nothing more and answers the same findings.
+   */
   serviceVehicle(vin: string, components: readonly Component[], at: number): ServiceFindingRecord[];
 }
 
@@ -203,9 +206,11 @@ export function createFleet(opts: FleetOptions): Fleet {
       const unique = [...new Set(components)].filter((c) => (COMPONENTS as readonly string[]).includes(c));
       return unique.map((component) => {
         const log = e.repairs[component] ?? [];
-        const confirmed = log.length === 0 && e.model.faults.some((f) => f.component === component);
+        const faulty = e.model.faults.some((f) => f.component === component);
+        // The same repair again (a retried request, a journal replayed) gets the first answer, not a second repair.
+        if (log.includes(at)) return { component, finding: faulty && log[0] === at ? 'confirmed' : 'not_found' };
         e.repairs[component] = [...log, at].sort((a, b) => a - b);
-        return { component, finding: confirmed ? 'confirmed' : 'not_found' };
+        return { component, finding: faulty && log.length === 0 ? 'confirmed' : 'not_found' };
       });
     },
   };

@@ -21,3 +21,5 @@ export { httpServiceVehicle } from './service-runner.js';
 export type { ServiceVehicleFn, ServiceCompletedNotice } from './service-runner.js';
 export { startTelematicsMock, startSchedulerMock } from './launch.js';
 export type { TelematicsMock, TelematicsMockOptions, SchedulerMock, SchedulerMockOptions } from './launch.js';
+export { TELEMATICS_STATE_FILE, SCHEDULER_STATE_FILE } from './mock-state.js';
+export { StateFileError } from './state-file.js';

@@ -55,9 +55,23 @@ export function parseNotification(input: unknown): GatewayNotification {
 export class NotificationGateway {
   private readonly byId = new Map<string, DeliveredNotification>();
   private readonly listeners: NotificationListener[] = [];
+  private journal: NotificationListener | null = null;
 
   onDelivered(listener: NotificationListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Makes each delivery durable through `journal` before it is delivered or acknowledged: a gateway
+   * restarted after a kill must still recognise every notification_id it has answered "accepted" to.
+   */
+  journalTo(journal: NotificationListener): void {
+    this.journal = journal;
+  }
+
+  /** Takes back a notification delivered before a restart (no listener is told again). */
+  restore(n: DeliveredNotification): void {
+    this.byId.set(n.notification_id, n);
   }
 
   /** Returns the stored notification and whether this call delivered it (false for a replay). */
@@ -66,6 +80,8 @@ export class NotificationGateway {
     if (existing) return { delivered: false, notification: existing };
     const deliveredTo = n.channel === 'email' ? owner.email : n.channel === 'sms' ? owner.phone : `push:${n.vin}`;
     const stored: DeliveredNotification = { ...n, received_at: isoTime(now), delivered_to: deliveredTo };
+    // A journal that fails throws here, before anything is delivered: the sender sees an error and retries.
+    this.journal?.(stored);
     this.byId.set(n.notification_id, stored);
     for (const l of this.listeners) l(stored);
     return { delivered: true, notification: stored };

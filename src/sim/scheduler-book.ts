@@ -3,7 +3,6 @@
  * an optional JSON state file so bookings survive a restart. No HTTP here.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isoTime } from '../core/clock.js';
 import type { ServiceFinding } from '../core/payloads.js';
 import type { Component } from '../core/telemetry.js';
@@ -15,6 +14,7 @@ import {
   type Slot,
 } from '../scheduling/scheduler-api.js';
 import { canService, gridStarts, withinOpeningHours } from './scheduler-centers.js';
+import { corruptState, readJsonFile, writeJsonAtomic } from './state-file.js';
 
 export interface StoredAppointment extends AppointmentRecord {
   completed_at?: string;
@@ -38,6 +38,17 @@ interface StateFile {
   idempotency: [string, string][];
 }
 
+function isStateFile(v: unknown): v is StateFile {
+  if (typeof v !== 'object' || v === null) return false;
+  const { appointments, idempotency } = v as Record<string, unknown>;
+  return (
+    Array.isArray(appointments) &&
+    appointments.every((a) => typeof a === 'object' && a !== null && typeof (a as Record<string, unknown>)['appointment_id'] === 'string') &&
+    Array.isArray(idempotency) &&
+    idempotency.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string')
+  );
+}
+
 export class AppointmentBook {
   private readonly appointments = new Map<string, StoredAppointment>();
   private readonly idempotency = new Map<string, string>();
@@ -48,8 +59,9 @@ export class AppointmentBook {
     private readonly stateFile?: string,
   ) {
     this.centers = new Map(centers.map((c) => [c.center_id, c]));
-    if (stateFile && existsSync(stateFile)) {
-      const state = JSON.parse(readFileSync(stateFile, 'utf8')) as StateFile;
+    const state = stateFile ? readJsonFile(stateFile) : undefined;
+    if (stateFile && state !== undefined) {
+      if (!isStateFile(state)) throw corruptState(stateFile, 'does not hold appointments and idempotency keys');
       for (const a of state.appointments) this.appointments.set(a.appointment_id, a);
       for (const [k, id] of state.idempotency) this.idempotency.set(k, id);
     }
@@ -198,10 +210,7 @@ export class AppointmentBook {
 
   private save(): void {
     if (!this.stateFile) return;
-    const state: StateFile = { appointments: this.all(), idempotency: [...this.idempotency] };
-    // Write then rename, so a crash mid-write never leaves a torn state file.
-    const tmp = `${this.stateFile}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state));
-    renameSync(tmp, this.stateFile);
+    // Synchronous and atomic, before the caller answers: what was acknowledged survives a SIGKILL.
+    writeJsonAtomic(this.stateFile, { appointments: this.all(), idempotency: [...this.idempotency] } satisfies StateFile);
   }
 }
