@@ -8,8 +8,20 @@ import { COMPONENTS } from '../core/telemetry.js';
 /** A string enum (JSON Schema `enum`) typed as the union of its values. */
 const literals = <T extends readonly string[]>(values: T) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values] });
 
-export const Vin = Type.String({ pattern: '^[A-HJ-NPR-Z0-9]{17}$', description: '17-character VIN' });
+export const Vin = Type.String({ pattern: '^[A-HJ-NPR-Z0-9]{17}$', description: 'a 17-character VIN (digits and capitals, no I, O or Q)' });
 export const CorrelationId = Type.String({ minLength: 1, maxLength: 200 });
+const IsoTime = Type.String({ format: 'date-time', maxLength: 64, description: 'an ISO-8601 date-time, e.g. 2026-03-02T10:00:00Z' });
+
+/** The largest page any listing returns: one definition, so every `limit` refuses the same values. */
+export const MAX_PAGE = 500;
+/** A listing's page size; every route's `limit` is this, only its default differs. */
+export const Limit = (byDefault: number) =>
+  Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: byDefault, description: `page size, 1 to ${MAX_PAGE} (default ${byDefault})` });
+/** An opaque paging cursor: the previous page's next_cursor, unchanged. */
+export const Cursor = Type.String({ maxLength: 500, description: 'next_cursor of the previous page, unchanged; empty for the first page' });
+
+/** The query of a route that takes none: an unknown parameter is refused, as on every other route. */
+export const NoQuery = Type.Object({}, { additionalProperties: false });
 
 export const ErrorBody = Type.Object({
   error: Type.String({ description: 'stable error code' }),
@@ -22,8 +34,8 @@ export const CustomerResponseBody = Type.Object(
     vin: Vin,
     correlation_id: CorrelationId,
     decision: literals(['accept', 'decline'] as const),
-    preferred_time: Type.Optional(Type.String({ format: 'date-time' })),
-    center_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    preferred_time: Type.Optional(IsoTime),
+    center_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'one of the scheduler’s service centres' })),
     comment: Type.Optional(Type.String({ maxLength: 2000 })),
   },
   { additionalProperties: false },
@@ -41,12 +53,25 @@ export const FeedbackBody = Type.Object(
 );
 export type FeedbackBody = Static<typeof FeedbackBody>;
 
+/** The appointment as the scheduler knows it (`Appointment` in core/payloads.ts). */
+export const Appointment = Type.Object(
+  {
+    appointment_id: Type.String({ minLength: 1, maxLength: 200, description: 'the report’s appointment_id' }),
+    center_id: Type.String({ minLength: 1, maxLength: 100 }),
+    start: IsoTime,
+    end: IsoTime,
+    bay: Type.Integer({ minimum: 0, maximum: 1000 }),
+    components: Type.Array(literals(COMPONENTS), { maxItems: COMPONENTS.length }),
+  },
+  { additionalProperties: false },
+);
+
 export const ServiceCompletedBody = Type.Object(
   {
     vin: Vin,
     appointment_id: Type.String({ minLength: 1, maxLength: 200 }),
     correlation_id: Type.Optional(CorrelationId),
-    completed_at: Type.String({ format: 'date-time' }),
+    completed_at: IsoTime,
     findings: Type.Array(
       Type.Object({
         component: literals(COMPONENTS),
@@ -55,6 +80,7 @@ export const ServiceCompletedBody = Type.Object(
       }),
       { maxItems: 20 },
     ),
+    appointment: Type.Optional(Appointment),
   },
   { additionalProperties: false },
 );
@@ -64,8 +90,8 @@ export const WorkflowListQuery = Type.Object(
   {
     state: Type.Optional(literals(WORKFLOW_STATES)),
     urgency: Type.Optional(literals(URGENCY_LEVELS)),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-    cursor: Type.Optional(Type.String({ maxLength: 500 })),
+    limit: Type.Optional(Limit(50)),
+    cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },
 );
@@ -73,8 +99,8 @@ export type WorkflowListQuery = Static<typeof WorkflowListQuery>;
 
 export const LabelListQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-    cursor: Type.Optional(Type.String({ maxLength: 500, description: 'next_cursor of the previous page, unchanged' })),
+    limit: Type.Optional(Limit(100)),
+    cursor: Type.Optional(Cursor),
     since: Type.Optional(
       Type.Integer({ minimum: 0, description: 'only labels with serviced_at >= since (epoch ms)' }),
     ),
@@ -82,6 +108,9 @@ export const LabelListQuery = Type.Object(
   { additionalProperties: false },
 );
 export type LabelListQuery = Static<typeof LabelListQuery>;
+
+export const QuarantineQuery = Type.Object({ limit: Type.Optional(Limit(100)) }, { additionalProperties: false });
+export type QuarantineQuery = Static<typeof QuarantineQuery>;
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ManualClock } from '../clock/clocks.js';
+import { DAY } from '../core/clock.js';
 import { AGENTS, CHANNELS } from '../core/envelope.js';
 import { MemoryBus } from '../bus/memory.js';
 import { EnvelopeFactory, keyRingFromSecret } from '../bus/signing.js';
@@ -8,14 +10,60 @@ import { createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import { MainOrchestrationLoop } from '../orchestrator/main-loop.js';
 import type { AnalysisResult } from '../core/payloads.js';
-import { createApiServer } from './server.js';
+import { createApiServer, type ApiDeps } from './server.js';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
 const VIN = '1HGCM82633A004352';
+const OTHER_VIN = '1HGCM82633A004353';
+const iso = (t: number) => new Date(t).toISOString();
+const APPOINTMENT = {
+  appointment_id: 'apt-1',
+  center_id: 'SC-BER-01',
+  start: iso(T0 + DAY),
+  end: iso(T0 + DAY + 7_200_000),
+  bay: 1,
+  components: ['brakes'],
+};
+
+interface ParamSchema {
+  type?: string;
+  enum?: string[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+}
+interface OpenApiDoc {
+  paths: Record<string, { get?: { parameters?: { in: string; name: string; schema: ParamSchema }[] } }>;
+}
+
+/** Values a query parameter of this schema must refuse: derived from the schema, so a new parameter is covered. */
+function badValues(schema: ParamSchema): string[] {
+  if (schema.type === 'integer') {
+    const out = ['abc', '1e9', '1.5', '', ' 5', '0x10', '99999999999999999999', '-1'];
+    if (schema.minimum !== undefined) out.push(String(schema.minimum - 1));
+    if (schema.maximum !== undefined) out.push(String(schema.maximum + 1));
+    return [...new Set(out)];
+  }
+  if (schema.enum) return ['not-a-value', '', schema.enum[0]!.toUpperCase()];
+  if (schema.pattern) return ['x'];
+  const out: string[] = [];
+  if (schema.minLength) out.push('x'.repeat(schema.minLength - 1));
+  if (schema.maxLength !== undefined) out.push('x'.repeat(schema.maxLength + 1));
+  return out;
+}
+
+/** A value the parameter accepts. */
+function goodValue(schema: ParamSchema): string {
+  if (schema.type === 'integer') return String(Math.max(schema.minimum ?? 0, 1));
+  if (schema.enum) return schema.enum[0]!;
+  return 'x'.repeat(schema.minLength ?? 0);
+}
 const keys = keyRingFromSecret('test-secret-0123456789');
 
 /** A loop with a real store and bus; the test plays the analysis agent by hand. */
-async function setup() {
+async function setup(extra: Pick<ApiDeps, 'knownCenters'> = {}) {
   const clock = new ManualClock(T0);
   const store = createSqliteStore({ path: ':memory:' });
   const bus = new MemoryBus({ clock });
@@ -32,7 +80,7 @@ async function setup() {
     },
   });
   await loop.initialize();
-  const app = await createApiServer({ loop, store, clock, envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, clock) });
+  const app = await createApiServer({ loop, store, clock, envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, clock), ...extra });
   return { clock, store, bus, loop, app };
 }
 
@@ -229,12 +277,234 @@ describe('HTTP API', () => {
     };
     expect(await get('limit=0')).toMatchObject({ error: 'invalid_request', field: 'limit' });
     expect(await get('limit=5000')).toMatchObject({ field: 'limit' });
-    expect(await get('since=yesterday')).toMatchObject({ field: 'since', message: expect.stringMatching(/^since must be integer/) });
+    expect(await get('since=yesterday')).toMatchObject({ field: 'since', message: 'since must be an integer of at least 0 (got "yesterday")' });
     expect(await get('since=-1')).toMatchObject({ field: 'since' });
     expect(await get('sort=desc')).toMatchObject({ field: 'sort' });
     expect(await get('cursor=not-a-cursor')).toMatchObject({ error: 'invalid_cursor', field: 'cursor', message: expect.stringMatching(/next_cursor/) });
     // A workflow listing's cursor is not a label listing's.
     expect(await get('cursor=WzEsIngiXQ')).toMatchObject({ error: 'invalid_cursor' });
+  });
+
+  /** The state of VIN's case as a client sees it, to show that a refused input changed nothing. */
+  const status = async () => (await app.inject({ method: 'GET', url: `/api/workflows/${VIN}` })).json();
+  const post = (url: string, payload: object) => app.inject({ method: 'POST', url, payload });
+
+  /** Accepts through the API and plays the scheduling agent: the case waits for its service. */
+  async function book(cid: string) {
+    expect((await post('/api/customer-responses', { vin: VIN, correlation_id: cid, decision: 'accept' })).statusCode).toBe(202);
+    const scheduler = EnvelopeFactory.fromKeyRing(AGENTS.scheduling, keys, s.clock);
+    const result = { vin: VIN, ok: true, appointment: APPOINTMENT };
+    await s.loop.deliver(scheduler.create({ messageType: 'scheduling_result', receiver: 'orchestrator', correlationId: cid, payload: result }));
+    expect((await status()).state).toBe('awaiting_service');
+  }
+
+  it('refuses a customer answer naming another vehicle than its case, and changes nothing (issue 7, item 2)', async () => {
+    const cid = await engage(s);
+    const before = await status();
+    const res = await post('/api/customer-responses', { vin: OTHER_VIN, correlation_id: cid, decision: 'decline' });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ error: 'mismatch', message: expect.stringContaining(OTHER_VIN) });
+    expect(await status()).toEqual(before);
+    expect((await post('/api/customer-responses', { vin: VIN, correlation_id: cid, decision: 'decline' })).statusCode).toBe(202);
+  });
+
+  it('refuses a service report for another vehicle or dated before the booking, and feedback for another vehicle (issue 7, item 2)', async () => {
+    const cid = await engage(s);
+    await book(cid);
+    s.clock.advance(2 * DAY);
+    const report = { vin: VIN, appointment_id: APPOINTMENT.appointment_id, correlation_id: cid, completed_at: iso(s.clock.now()), findings: [] };
+    const before = await status();
+    for (const wrong of [{ vin: OTHER_VIN }, { completed_at: '2020-01-01T00:00:00Z' }]) {
+      const res = await post('/api/webhooks/service-completed', { ...report, ...wrong });
+      expect(res.statusCode).toBe(422);
+      expect(res.json()).toMatchObject({ error: 'mismatch' });
+      expect(await status()).toEqual(before);
+    }
+    expect((await post('/api/webhooks/service-completed', report)).json()).toMatchObject({ state: 'collecting_feedback' });
+
+    const collecting = await status();
+    const feedback = await post('/api/feedback', { vin: OTHER_VIN, correlation_id: cid, rating: 1 });
+    expect(feedback.statusCode).toBe(422);
+    expect(feedback.json()).toMatchObject({ error: 'mismatch', message: expect.stringContaining(OTHER_VIN) });
+    expect(await status()).toEqual(collecting);
+    expect((await post('/api/feedback', { vin: VIN, correlation_id: cid, rating: 5 })).statusCode).toBe(202);
+  });
+
+  it('refuses wrong types in a body instead of converting them (issue 7, item 3)', async () => {
+    const cid = await engage(s);
+    const before = await status();
+    const answer = { vin: VIN, correlation_id: cid, decision: 'accept' };
+    const feedback = { vin: VIN, correlation_id: cid, rating: 5 };
+    const report = { vin: VIN, appointment_id: 'apt-1', correlation_id: cid, completed_at: iso(T0), findings: [] };
+    // A 17-digit number, as JSON text: a JavaScript number cannot hold it exactly.
+    const numberVin = JSON.stringify(answer).replace(`"${VIN}"`, '12345678901234567');
+    const wrong: [url: string, body: object | string, field: string][] = [
+      ['/api/customer-responses', numberVin, 'vin'],
+      ['/api/customer-responses', { ...answer, decision: ['accept'] }, 'decision'],
+      ['/api/customer-responses', { ...answer, correlation_id: 123 }, 'correlation_id'],
+      ['/api/customer-responses', { ...answer, comment: 5 }, 'comment'],
+      ['/api/customer-responses', { ...answer, center_id: 7 }, 'center_id'],
+      ['/api/customer-responses', { ...answer, preferred_time: 1772445600000 }, 'preferred_time'],
+      ['/api/feedback', { ...feedback, rating: '5' }, 'rating'],
+      ['/api/feedback', { ...feedback, rating: true }, 'rating'],
+      ['/api/feedback', { ...feedback, rating: [5] }, 'rating'],
+      ['/api/feedback', { ...feedback, rating: 4.5 }, 'rating'],
+      ['/api/feedback', { ...feedback, comment: false }, 'comment'],
+      ['/api/webhooks/service-completed', { ...report, findings: { component: 'brakes', finding: 'confirmed' } }, 'findings'],
+      ['/api/webhooks/service-completed', { ...report, appointment_id: 42 }, 'appointment_id'],
+      ['/api/webhooks/service-completed', { ...report, completed_at: T0 }, 'completed_at'],
+    ];
+    for (const [url, body, field] of wrong) {
+      const res = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: body });
+      expect({ url, field, status: res.statusCode }).toEqual({ url, field, status: 400 });
+      expect(res.json()).toMatchObject({ error: 'invalid_request', field, message: expect.stringMatching(new RegExp(`^${field} must be `)) });
+    }
+    expect((await post('/api/feedback', { ...feedback, rating: '5' })).json().message).toBe('rating must be an integer from 1 to 5 (got "5")');
+    expect(await status()).toEqual(before);
+  });
+
+  it('refuses a preferred time no booking can be made for (issue 7, item 3)', async () => {
+    const cid = await engage(s);
+    const before = await status();
+    const answer = { vin: VIN, correlation_id: cid, decision: 'accept' };
+    for (const preferred_time of ['1999-06-01T09:00:00Z', '2099-06-01T09:00:00Z', iso(T0 - 2 * DAY), iso(T0 + 400 * DAY)]) {
+      const res = await post('/api/customer-responses', { ...answer, preferred_time });
+      expect(res.statusCode).toBe(422);
+      expect(res.json()).toMatchObject({ error: 'out_of_range', field: 'preferred_time', message: expect.stringContaining(iso(T0 - DAY)) });
+    }
+    expect(await status()).toEqual(before);
+    expect((await post('/api/customer-responses', { ...answer, preferred_time: iso(T0 + 2 * DAY) })).statusCode).toBe(202);
+  });
+
+  it('refuses a service centre the scheduler does not have, naming the ones it has (issue 7, item 3)', async () => {
+    const centered = await setup({ knownCenters: async () => ['SC-BER-01', 'SC-HAM-01'] });
+    try {
+      const cid = await engage(centered);
+      const res = await centered.app.inject({ method: 'POST', url: '/api/customer-responses', payload: { vin: VIN, correlation_id: cid, decision: 'accept', center_id: 'SC-NOWHERE' } });
+      expect(res.statusCode).toBe(422);
+      expect(res.json()).toEqual({ error: 'unknown_center', field: 'center_id', message: 'center_id SC-NOWHERE is not a service centre; known: SC-BER-01, SC-HAM-01' });
+      expect((await centered.loop.getCaseStatus(cid))?.state).toBe('engaging_customer');
+      const ok = await centered.app.inject({ method: 'POST', url: '/api/customer-responses', payload: { vin: VIN, correlation_id: cid, decision: 'accept', center_id: 'SC-HAM-01' } });
+      expect(ok.json()).toMatchObject({ status: 'recorded', state: 'scheduling_service' });
+    } finally {
+      await centered.app.close();
+      await centered.store.close();
+    }
+  });
+
+  it('takes a centre unchecked when the scheduler cannot say which it has: the answer matters more', async () => {
+    const blind = await setup({ knownCenters: async () => Promise.reject(new Error('scheduler down')) });
+    try {
+      const cid = await engage(blind);
+      const res = await blind.app.inject({ method: 'POST', url: '/api/customer-responses', payload: { vin: VIN, correlation_id: cid, decision: 'accept', center_id: 'SC-HAM-01' } });
+      expect(res.statusCode).toBe(202);
+    } finally {
+      await blind.app.close();
+      await blind.store.close();
+    }
+  });
+
+  it('answers a body that is not a JSON object with 400 or 415 in the API’s own error shape (issue 7, item 3)', async () => {
+    const json = JSON.stringify({ vin: VIN, correlation_id: 'c', decision: 'accept' });
+    const cases: { name: string; headers?: Record<string, string>; payload?: string; status: number; error: string }[] = [
+      { name: 'malformed JSON', headers: { 'content-type': 'application/json' }, payload: '{"vin": ', status: 400, error: 'invalid_json' },
+      { name: 'empty JSON', headers: { 'content-type': 'application/json' }, payload: '', status: 400, error: 'invalid_json' },
+      { name: 'JSON null', headers: { 'content-type': 'application/json' }, payload: 'null', status: 400, error: 'invalid_request' },
+      { name: 'JSON array', headers: { 'content-type': 'application/json' }, payload: `[${json}]`, status: 400, error: 'invalid_request' },
+      { name: 'no body', status: 400, error: 'invalid_request' },
+      { name: 'no content type', payload: json, status: 415, error: 'unsupported_media_type' },
+      { name: 'form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `vin=${VIN}&decision=accept`, status: 415, error: 'unsupported_media_type' },
+      {
+        name: 'multipart',
+        headers: { 'content-type': 'multipart/form-data; boundary=b' },
+        payload: `--b\r\nContent-Disposition: form-data; name="vin"\r\n\r\n${VIN}\r\n--b--\r\n`,
+        status: 415,
+        error: 'unsupported_media_type',
+      },
+      { name: 'text', headers: { 'content-type': 'text/plain' }, payload: json, status: 415, error: 'unsupported_media_type' },
+    ];
+    for (const c of cases) {
+      for (const url of ['/api/customer-responses', '/api/feedback', '/api/webhooks/service-completed']) {
+        const res = await app.inject({ method: 'POST', url, ...(c.headers ? { headers: c.headers } : {}), ...(c.payload !== undefined ? { payload: c.payload } : {}) });
+        const body = res.json();
+        expect({ case: c.name, url, status: res.statusCode, error: body.error }).toEqual({ case: c.name, url, status: c.status, error: c.error });
+        expect(body.message).toContain('the body must be a JSON object (Content-Type: application/json)');
+        expect(JSON.stringify(body)).not.toMatch(/FST_/);
+      }
+    }
+    const form = await app.inject({ method: 'POST', url: '/api/feedback', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'rating=5' });
+    expect(form.json().message).toBe('the body must be a JSON object (Content-Type: application/json); got Content-Type application/x-www-form-urlencoded');
+    const url = await app.inject({ method: 'GET', url: '/api/workflows/%E0%A4%A' });
+    expect(url.statusCode).toBe(400);
+    expect(url.json()).toMatchObject({ error: 'invalid_url' });
+  });
+
+  it('answers a request that is not HTTP at all in the same error shape', async () => {
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(address);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ port: Number(port), host: '127.0.0.1' }, () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString()));
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({ error: 'malformed_http', message: 'the request is not valid HTTP/1.1' });
+  });
+
+  it('takes the appointment a service report carries and records it when the booking’s confirmation was lost', async () => {
+    const cid = await engage(s);
+    expect((await post('/api/customer-responses', { vin: VIN, correlation_id: cid, decision: 'accept' })).statusCode).toBe(202);
+    s.clock.advance(2 * DAY);
+    const report = { vin: VIN, appointment_id: APPOINTMENT.appointment_id, correlation_id: cid, completed_at: iso(s.clock.now()), findings: [], appointment: APPOINTMENT };
+    const other = await post('/api/webhooks/service-completed', { ...report, appointment: { ...APPOINTMENT, appointment_id: 'apt-2' } });
+    expect(other.statusCode).toBe(400);
+    expect(other.json()).toMatchObject({ error: 'invalid_request', field: 'appointment.appointment_id' });
+    const loose = await post('/api/webhooks/service-completed', { ...report, appointment: { ...APPOINTMENT, bay: '1' } });
+    expect(loose.json()).toMatchObject({ error: 'invalid_request', field: 'appointment.bay' });
+    const res = await post('/api/webhooks/service-completed', report);
+    expect(res.json()).toMatchObject({ status: 'recorded', state: 'collecting_feedback' });
+    expect((await status()).appointment).toEqual(APPOINTMENT);
+  });
+
+  it('validates every query parameter of every route from its schema: bad values and unknown parameters get 400 (issue 7, item 4)', async () => {
+    await engage(s);
+    const doc = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json() as OpenApiDoc;
+    const routes = Object.entries(doc.paths).filter(([, ops]) => ops.get);
+    const queryOf = (path: string) => (doc.paths[path]?.get?.parameters ?? []).filter((p) => p.in === 'query');
+    // The routes that page take the one `limit`, quarantine included.
+    for (const path of ['/api/workflows', '/api/labels', '/api/quarantine']) {
+      const limit = queryOf(path).find((p) => p.name === 'limit');
+      expect({ path, limit: limit?.schema }).toMatchObject({ path, limit: { type: 'integer', minimum: 1, maximum: 500 } });
+    }
+    let checked = 0;
+    for (const [path, ops] of routes) {
+      const url = path.replace('{vin}', VIN);
+      const refused = async (query: string, field: string) => {
+        const res = await app.inject({ method: 'GET', url: `${url}?${query}` });
+        expect({ url, query, status: res.statusCode }).toEqual({ url, query, status: 400 });
+        expect(res.json()).toMatchObject({ error: 'invalid_request', field, message: expect.stringContaining(field) });
+        return res.json() as { message: string };
+      };
+      const unknown = await refused('no_such_parameter=1', 'no_such_parameter');
+      expect(unknown.message).toMatch(/^unknown query parameter no_such_parameter; accepted: /);
+      for (const p of (ops.get!.parameters ?? []).filter((q) => q.in === 'query')) {
+        for (const bad of badValues(p.schema)) {
+          const { message } = await refused(`${p.name}=${encodeURIComponent(bad)}`, p.name);
+          if (p.schema.type === 'integer') {
+            expect(message).toMatch(new RegExp(`^${p.name} must be an integer (from ${p.schema.minimum} to ${p.schema.maximum}|of at least ${p.schema.minimum})`));
+          }
+          checked++;
+        }
+        const good = encodeURIComponent(goodValue(p.schema));
+        await refused(`${p.name}=${good}&${p.name}=${good}`, p.name);
+        // A good value is taken (a correlation_id that names no case is then not found, not invalid).
+        const ok = await app.inject({ method: 'GET', url: `${url}?${p.name}=${good}` });
+        expect({ url, param: p.name, status: ok.statusCode }).toEqual({ url, param: p.name, status: p.name === 'correlation_id' ? 404 : 200 });
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
   });
 
   it('publishes an OpenAPI document listing the routes', async () => {

@@ -3,11 +3,11 @@
  * become signed envelopes handed to the orchestrator, the same path as bus messages, and the answer is
  * sent only after the resulting decision is committed.
  */
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { isoTime } from '../core/clock.js';
+import { DAY, isoTime } from '../core/clock.js';
 import type { Envelope } from '../core/envelope.js';
 import type { EnvelopeFactory } from '../bus/signing.js';
 import type { Store } from '../store/port.js';
@@ -21,11 +21,16 @@ import {
   FeedbackBody,
   LabelList,
   LabelListQuery,
+  NoQuery,
+  QuarantineQuery,
   ServiceCompletedBody,
   StatusQuery,
   VinParams,
   WorkflowListQuery,
 } from './schemas.js';
+import { answerMalformedHttp, clientError, type ErrorReply } from './errors.js';
+import { parseRequestNumbers } from './query.js';
+import type { KnownCenters } from './centers.js';
 
 export interface ApiDeps {
   loop: Pick<MainOrchestrationLoop, 'deliver' | 'getStatistics' | 'getWorkflowStatus' | 'getCaseStatus' | 'lastPoll'>;
@@ -36,36 +41,54 @@ export interface ApiDeps {
   log?: Logger;
   /** @default 1 MiB */
   bodyLimit?: number;
+  /**
+   * The scheduler's service centres (see `cachedCenters`). When given, a customer answer naming another
+   * `center_id` is refused; when it cannot be had, the answer is taken unchecked (the centre is only a
+   * preference, and the customer's answer matters more).
+   */
+  knownCenters?: KnownCenters;
 }
 
+/** How far back a customer's preferred time may lie: a little, for a form filled in yesterday. */
+export const PREFERRED_TIME_PAST_MS = DAY;
+/** How far ahead a customer's preferred time may lie: no scheduler books a year out. */
+export const PREFERRED_TIME_AHEAD_MS = 366 * DAY;
+
 /** What every endpoint that takes input from outside may answer (see `answer` below). */
-const INPUT_RESPONSES = { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody } as const;
+const INPUT_RESPONSES = { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody } as const;
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const bodyLimit = deps.bodyLimit ?? 1024 * 1024;
+  const sendError = (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    // A cursor is the client's input even though the store is the one that can read it.
+    if (isInvalidCursor(err)) return reply.code(400).send({ error: 'invalid_cursor', field: 'cursor', message: err.message });
+    const client = clientError(err, { contentType: req.headers['content-type'], bodyLimit });
+    if (client) return reply.code(client.status).send(client.body);
+    deps.log?.error({ err: err.message }, 'request failed');
+    return reply.code(500).send({ error: 'internal', message: 'internal error' });
+  };
   const app = Fastify({
     loggerInstance: deps.log,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+    bodyLimit,
+    // No coercion: a body's types are the client's, and a wrong one is refused, not converted (a number
+    // as VIN, "5" as rating). Query and path numbers are parsed strictly by parseRequestNumbers instead.
+    // `verbose` gives each error the schema it failed, so the answer can say what is accepted.
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false, verbose: true } },
+    // Errors Fastify raises before routing (a malformed URL) get the same shape as every other.
+    frameworkErrors: (err, req, reply) => sendError(err, req, reply),
+    clientErrorHandler: answerMalformedHttp,
   });
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
-    if (err.validation && err.validation.length > 0) {
-      const v = err.validation[0]!;
-      const missing = (v.params as { missingProperty?: string }).missingProperty;
-      const path = `${v.instancePath.replace(/^\//, '').replace(/\//g, '.')}${missing ? `${v.instancePath ? '.' : ''}${missing}` : ''}`;
-      const extra = (v.params as { additionalProperty?: string }).additionalProperty;
-      const field = extra ?? (path || err.validationContext || 'body');
-      return reply.code(400).send({ error: 'invalid_request', field, message: `${field} ${v.message ?? 'is invalid'}` });
-    }
-    // A cursor is the client's input even though the store is the one that can read it.
-    if (isInvalidCursor(err)) return reply.code(400).send({ error: 'invalid_cursor', field: 'cursor', message: err.message });
-    const status = err.statusCode ?? 500;
-    if (status === 413) return reply.code(413).send({ error: 'body_too_large', message: err.message });
-    if (status < 500) return reply.code(status).send({ error: err.code ?? 'bad_request', message: err.message });
-    deps.log?.error({ err: err.message }, 'request failed');
-    return reply.code(500).send({ error: 'internal', message: 'internal error' });
-  });
+  app.setErrorHandler(sendError);
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
+  // The API takes JSON only: without this, a text/plain body reached the schema as a string.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('preValidation', parseRequestNumbers);
+  // Every route's query is validated from its schema, and a route that declares none takes none: an
+  // unknown parameter is refused on every route alike, not ignored on some.
+  app.addHook('onRoute', (route) => {
+    if (!route.schema?.querystring) route.schema = { ...route.schema, querystring: NoQuery };
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -144,21 +167,54 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     },
   );
 
-  app.get('/api/quarantine', { schema: { summary: 'Rejected telemetry kept for inspection' } }, async (req) => {
-    const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 100) || 100));
-    const rows = await deps.store.listQuarantine(limit);
-    return {
-      samples: rows.map((r) => ({
-        received_at: isoTime(r.receivedAt),
-        vin: r.vin,
-        source: r.source,
-        reason: r.rejection.reason,
-        field: r.rejection.field,
-        message: r.rejection.message,
-        raw: r.raw,
-      })),
-    };
-  });
+  app.get(
+    '/api/quarantine',
+    { schema: { summary: 'Rejected telemetry kept for inspection, newest first', querystring: QuarantineQuery, response: { 400: ErrorBody } } },
+    async (req) => {
+      const { limit = 100 } = req.query as QuarantineQuery;
+      const rows = await deps.store.listQuarantine(limit);
+      return {
+        samples: rows.map((r) => ({
+          received_at: isoTime(r.receivedAt),
+          vin: r.vin,
+          source: r.source,
+          reason: r.rejection.reason,
+          field: r.rejection.field,
+          message: r.rejection.message,
+          raw: r.raw,
+        })),
+      };
+    },
+  );
+
+  /**
+   * Why a well-formed answer cannot be used (422), or null: a centre the scheduler does not have, or a
+   * preferred time no booking can be made for. Refused, not silently ignored, so the customer can correct it.
+   */
+  const unfitAnswer = async (b: CustomerResponseBody): Promise<ErrorReply | null> => {
+    if (b.preferred_time !== undefined) {
+      const at = Date.parse(b.preferred_time);
+      const now = deps.clock.now();
+      const [from, to] = [now - PREFERRED_TIME_PAST_MS, now + PREFERRED_TIME_AHEAD_MS];
+      if (!(at >= from && at <= to)) {
+        const message = `preferred_time must lie between ${isoTime(from)} and ${isoTime(to)} (a day back to a year ahead); got ${b.preferred_time}`;
+        return { error: 'out_of_range', field: 'preferred_time', message };
+      }
+    }
+    if (b.center_id !== undefined && deps.knownCenters) {
+      let known: readonly string[];
+      try {
+        known = await deps.knownCenters();
+      } catch (err) {
+        deps.log?.warn({ err: (err as Error).message }, 'service centres unknown; center_id taken unchecked');
+        return null;
+      }
+      if (!known.includes(b.center_id)) {
+        return { error: 'unknown_center', field: 'center_id', message: `center_id ${b.center_id} is not a service centre; known: ${known.join(', ')}` };
+      }
+    }
+    return null;
+  };
 
   const submit = async (messageType: string, correlationId: string, payload: object) => {
     const env: Envelope = deps.envelopes.create({
@@ -209,6 +265,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     },
     async (req, reply) => {
       const b = req.body as CustomerResponseBody;
+      const unfit = await unfitAnswer(b);
+      if (unfit) return reply.code(422).send(unfit);
       const payload = { ...b, responded_at: isoTime(deps.clock.now()) };
       return answer(reply, b.correlation_id, await submit('customer_response', b.correlation_id, payload));
     },
@@ -235,6 +293,10 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     },
     async (req, reply) => {
       const b = req.body as ServiceCompletedBody;
+      if (b.appointment && b.appointment.appointment_id !== b.appointment_id) {
+        const message = `appointment.appointment_id must be the report's appointment_id ${b.appointment_id}`;
+        return reply.code(400).send({ error: 'invalid_request', field: 'appointment.appointment_id', message });
+      }
       const correlationId = b.correlation_id ?? (await deps.store.getCurrentWorkflow(b.vin))?.correlationId;
       if (!correlationId) return reply.code(404).send({ error: 'not_found', message: `no workflow for VIN ${b.vin}` });
       const result = await submit('service_completed', correlationId, b);

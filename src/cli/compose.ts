@@ -20,6 +20,7 @@ import { createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import { MainOrchestrationLoop } from '../orchestrator/main-loop.js';
 import { createApiServer } from '../api/server.js';
+import { cachedCenters } from '../api/centers.js';
 import { createDataAnalysisAgent, loadDtcCatalog } from '../analysis/index.js';
 import { createEngagementAgent, createHttpGateway, createTelematicsDirectory } from '../engagement/index.js';
 import { createSchedulerClient, createSchedulingAgent } from '../scheduling/index.js';
@@ -178,6 +179,8 @@ export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
     clock,
     envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, clock),
     log: log.child({ component: 'api' }),
+    // A customer may name only a centre the scheduler has (issue 7); a short timeout, as a customer waits.
+    knownCenters: cachedCenters(() => createSchedulerClient(config.schedulerUrl, { timeoutMs: 2000 }).centers()),
   });
   const apiUrl = await api.listen({ port: config.port, host: config.host });
   await loop.start();
