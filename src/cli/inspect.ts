@@ -29,6 +29,7 @@ export async function printStats(apiUrl: string, json: boolean): Promise<void> {
     ['vehicles processed', body.total_vehicles_processed],
     ['active workflows', body.active_workflows],
     ['completed workflows', body.completed_workflows],
+    ['  of which failed', body.failed_workflows],
     ['anomalies detected', body.anomalies_detected],
     ['customers engaged', body.customers_engaged],
     ['appointments scheduled', body.appointments_scheduled],

@@ -119,6 +119,15 @@ export class ServiceRunner {
       appointment_id: a.appointment_id,
       completed_at: a.completed_at ?? a.end,
       findings: a.findings ?? [],
+      // The booking itself, so that a case whose confirmation was lost still learns its appointment.
+      appointment: {
+        appointment_id: a.appointment_id,
+        center_id: a.center_id,
+        start: a.start,
+        end: a.end,
+        bay: a.bay,
+        components: a.components,
+      },
       ...(a.correlation_id !== undefined ? { correlation_id: a.correlation_id } : {}),
     };
     let status = 0;
