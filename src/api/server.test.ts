@@ -8,7 +8,8 @@ import { MemoryBus } from '../bus/memory.js';
 import { EnvelopeFactory, keyRingFromSecret } from '../bus/signing.js';
 import { createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/port.js';
-import { MainOrchestrationLoop } from '../orchestrator/main-loop.js';
+import { MainOrchestrationLoop, type OrchestratorOptions } from '../orchestrator/main-loop.js';
+import { TelematicsError, type TelematicsClient } from '../orchestrator/telematics-client.js';
 import type { AnalysisResult } from '../core/payloads.js';
 import { createApiServer, type ApiDeps } from './server.js';
 
@@ -63,7 +64,7 @@ function goodValue(schema: ParamSchema): string {
 const keys = keyRingFromSecret('test-secret-0123456789');
 
 /** A loop with a real store and bus; the test plays the analysis agent by hand. */
-async function setup(extra: Pick<ApiDeps, 'knownCenters'> = {}) {
+async function setup(extra: Pick<ApiDeps, 'knownCenters'> = {}, telematics?: TelematicsClient, over: Partial<OrchestratorOptions> = {}) {
   const clock = new ManualClock(T0);
   const store = createSqliteStore({ path: ':memory:' });
   const bus = new MemoryBus({ clock });
@@ -74,10 +75,11 @@ async function setup(extra: Pick<ApiDeps, 'knownCenters'> = {}) {
     bus,
     clock,
     keys,
-    telematicsClient: {
+    telematicsClient: telematics ?? {
       fetchPage: async () => ({ vehicles: [], next_cursor: null }),
       fetchHistory: async () => [],
     },
+    ...over,
   });
   await loop.initialize();
   const app = await createApiServer({ loop, store, clock, envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, clock), ...extra });
@@ -137,9 +139,29 @@ describe('HTTP API', () => {
         'failures_prevented',
         'errors_encountered',
         'workflow_states',
+        'failed_workflows',
       ]),
     );
     expect(stats.workflow_states.idle).toBe(0);
+  });
+
+  it('says degraded, with the circuit, while the telematics API is unreachable', async () => {
+    const down = () => Promise.reject(new TelematicsError('connect ECONNREFUSED 127.0.0.1:1', null));
+    const o = await setup({}, { fetchPage: down, fetchHistory: down }, { outageProbeMs: 5, minPollGapMs: 0, tickMs: 2 });
+    try {
+      await o.loop.start();
+      for (let i = 0; i < 200 && o.loop.telematics.state === 'closed'; i++) {
+        o.clock.advance(3600 * 1000);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const health = (await o.app.inject({ method: 'GET', url: '/api/health' })).json();
+      expect(health).toMatchObject({ status: 'degraded', telematics: { last_error: expect.stringContaining('ECONNREFUSED') } });
+      expect(health.telematics.state).not.toBe('closed');
+    } finally {
+      await o.loop.stop();
+      await o.app.close();
+      await o.store.close();
+    }
   });
 
   it('404s an unknown VIN and 400s a malformed one with the field named', async () => {

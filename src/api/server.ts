@@ -33,7 +33,7 @@ import { parseRequestNumbers } from './query.js';
 import type { KnownCenters } from './centers.js';
 
 export interface ApiDeps {
-  loop: Pick<MainOrchestrationLoop, 'deliver' | 'getStatistics' | 'getWorkflowStatus' | 'getCaseStatus' | 'lastPoll'>;
+  loop: Pick<MainOrchestrationLoop, 'deliver' | 'getStatistics' | 'getWorkflowStatus' | 'getCaseStatus' | 'lastPoll' | 'telematics'>;
   store: Store;
   clock: Clock;
   /** Signs what the API hands on, as sender `api`. */
@@ -98,11 +98,20 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.get('/api/health', { schema: { summary: 'Liveness and where the fleet poll stands' } }, async () => ({
-    status: 'ok',
-    time: isoTime(deps.clock.now()),
-    last_poll: deps.loop.lastPoll,
-  }));
+  app.get(
+    '/api/health',
+    { schema: { summary: 'Liveness, where the fleet poll stands and whether the telematics API is reachable' } },
+    async () => {
+      const telematics = deps.loop.telematics;
+      // Still alive and answering: an unreachable telematics API degrades the service, cases wait.
+      return {
+        status: telematics.state === 'closed' ? 'ok' : 'degraded',
+        time: isoTime(deps.clock.now()),
+        last_poll: deps.loop.lastPoll,
+        telematics,
+      };
+    },
+  );
 
   app.get('/api/statistics', { schema: { summary: 'Fleet and workflow statistics (the seed shape)' } }, async () =>
     deps.loop.getStatistics(),
