@@ -6,7 +6,8 @@ import { AGENTS, CHANNELS } from '../core/envelope.js';
 import type { EngagementRequest, EngagementResult } from '../core/payloads.js';
 import { FakeBus, requestEnvelope, testEnvelopes } from '../bus/testing/fake-bus.js';
 import { createEngagementAgent } from './agent.js';
-import { createStaticDirectory } from './directory.js';
+import { createFunctionDirectory, createStaticDirectory } from './directory.js';
+import type { CustomerDirectory } from './ports.js';
 import { RecordingGateway } from './gateway.js';
 
 const VIN = '1HGCM82633A004352';
@@ -27,11 +28,15 @@ function request(over: Partial<EngagementRequest> = {}): EngagementRequest {
   };
 }
 
-async function setup(opts: { gateway?: RecordingGateway; maxAttempts?: number; bus?: FakeBus } = {}) {
+async function setup(
+  opts: { gateway?: RecordingGateway; maxAttempts?: number; bus?: FakeBus; directory?: CustomerDirectory; outageBudgetMs?: number } = {},
+) {
   const clock = new ManualClock(Date.UTC(2025, 0, 1, 10));
   const bus = opts.bus ?? new FakeBus();
   const gateway = opts.gateway ?? new RecordingGateway();
   const logLines: string[] = [];
+  const waits: number[] = [];
+  let waited = 0;
   const ctx: AgentContext = {
     bus,
     clock,
@@ -39,10 +44,17 @@ async function setup(opts: { gateway?: RecordingGateway; maxAttempts?: number; b
     log: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
   };
   const agent = createEngagementAgent(ctx, {
-    directory: createStaticDirectory({ [VIN]: customer }),
+    directory: opts.directory ?? createStaticDirectory({ [VIN]: customer }),
     gateway,
     portalUrl: 'http://127.0.0.1:8080',
     ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+    outageBudgetMs: opts.outageBudgetMs ?? 0,
+    // Real time stands still unless the agent waits: each wait moves it on by what was asked.
+    now: () => waited,
+    wait: async (ms) => {
+      waits.push(ms);
+      waited += ms;
+    },
   });
   await agent.start();
   const send = async (payload: unknown) => {
@@ -51,7 +63,7 @@ async function setup(opts: { gateway?: RecordingGateway; maxAttempts?: number; b
     await bus.drain();
     return env;
   };
-  return { clock, bus, gateway, agent, send, logLines };
+  return { clock, bus, gateway, agent, send, logLines, waits };
 }
 
 const results = (bus: FakeBus) => bus.on(CHANNELS.engagementResult).map((e) => e.payload as EngagementResult);
@@ -126,6 +138,33 @@ describe('customer engagement agent', () => {
     expect(gateway.calls).toBe(3);
     expect(bus.deadLetters).toHaveLength(0);
     expect(results(bus)).toEqual([expect.objectContaining({ delivered: false, error: 'email: provider answered 503' })]);
+  });
+
+  it('waits out a customer directory outage with back-off instead of failing the delivery (issue 7)', async () => {
+    let lookups = 0;
+    const directory = createFunctionDirectory(async () => {
+      lookups += 1;
+      if (lookups <= 6) throw new Error('telematics API answered 503 for vehicle');
+      return customer;
+    });
+    const { bus, gateway, send, waits } = await setup({ directory, outageBudgetMs: 60_000 });
+    await send(request());
+    expect(waits).toEqual([250, 500, 1000, 2000, 4000, 8000]);
+    expect(results(bus)).toEqual([expect.objectContaining({ delivered: true, channels: ['sms', 'push', 'email'] })]);
+    expect(gateway.sent.map((n) => n.channel)).toEqual(['sms', 'push', 'email']);
+  });
+
+  it('reports the failure once the outage outlasts its budget', async () => {
+    const directory = createFunctionDirectory(async () => {
+      throw new Error('telematics API answered 503 for vehicle');
+    });
+    const { bus, send, waits } = await setup({ directory, outageBudgetMs: 30_000 });
+    await send(request());
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(30_000);
+    expect(results(bus)).toEqual([
+      expect.objectContaining({ delivered: false, error: 'customer directory unavailable: telematics API answered 503 for vehicle' }),
+    ]);
+    expect(bus.deadLetters).toHaveLength(0);
   });
 
   it('answers a bad request with a clear error instead of retrying it', async () => {

@@ -25,7 +25,19 @@ export interface EngagementAgentOptions {
   concurrency?: number;
   /** Must match the bus's attempts, so the last attempt reports a failure instead of throwing. @default 5 */
   maxAttempts?: number;
+  /**
+   * Real ms the agent keeps trying, with back-off, while the customer directory or every provider is
+   * unreachable, before it reports the delivery failed: an outage of a minute is waited out instead of
+   * costing the case its retries. 0 leaves transient failures to the bus's attempts. @default 60 000
+   */
+  outageBudgetMs?: number;
+  /** Real time and waiting, injectable for tests. @default Date.now and setTimeout */
+  now?: () => number;
+  wait?: (ms: number) => Promise<void>;
 }
+
+const FIRST_OUTAGE_PAUSE_MS = 250;
+const MAX_OUTAGE_PAUSE_MS = 10_000;
 
 const BY_URGENCY: Record<Urgency, readonly NotificationChannel[]> = {
   critical: ['sms', 'push', 'email'],
@@ -56,14 +68,38 @@ export function createEngagementAgent(ctx: AgentContext, opts: EngagementAgentOp
   const log = ctx.log;
   const sent = new BoundedSet<string>(opts.rememberIds ?? 10_000);
   const maxAttempts = opts.maxAttempts ?? 5;
+  const outageBudgetMs = opts.outageBudgetMs ?? 60_000;
+  const now = opts.now ?? Date.now;
+  const wait = opts.wait ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let stopping = false;
 
   async function publishResult(env: Envelope, result: EngagementResult): Promise<void> {
     await ctx.bus.publish(CHANNELS.engagementResult, ctx.envelopes.reply(env, 'engagement_result', result));
   }
 
-  async function notify(env: Envelope, req: EngagementRequest, delivery: Delivery): Promise<EngagementResult> {
+  /**
+   * Delivers, waiting out an outage of the directory or of every provider for up to `outageBudgetMs`;
+   * once that is spent (or the agent stops), the next failure is reported rather than retried.
+   */
+  async function deliver(env: Envelope, req: EngagementRequest, delivery: Delivery): Promise<EngagementResult> {
+    if (outageBudgetMs <= 0) return notify(env, req, delivery.attempt >= maxAttempts);
+    const started = now();
+    let pause = FIRST_OUTAGE_PAUSE_MS;
+    for (;;) {
+      const left = outageBudgetMs - (now() - started);
+      try {
+        return await notify(env, req, left <= 0 || stopping);
+      } catch (err) {
+        if (!(err instanceof TransientError)) throw err;
+        log.debug({ vin: req.vin, err: err.message, left_ms: left }, 'engagement waits out an outage');
+        await wait(Math.min(pause, Math.max(left, 0)));
+        pause = Math.min(pause * 2, MAX_OUTAGE_PAUSE_MS);
+      }
+    }
+  }
+
+  async function notify(env: Envelope, req: EngagementRequest, lastTry: boolean): Promise<EngagementResult> {
     const base = { vin: req.vin, kind: req.kind, attempt: req.attempt };
-    const lastTry = delivery.attempt >= maxAttempts;
     let customer: Customer | null;
     try {
       customer = await opts.directory.lookup(req.vin);
@@ -131,10 +167,22 @@ export function createEngagementAgent(ctx: AgentContext, opts: EngagementAgentOp
       }
       return;
     }
-    const result = await notify(env, parsed.value, delivery);
+    const result = await deliver(env, parsed.value, delivery);
     if (!result.delivered) log.warn({ vin: result.vin, kind: result.kind, error: result.error }, 'engagement not delivered');
     await publishResult(env, result);
   }
 
-  return channelAgent(ctx, name, CHANNELS.engagementRequest, handle, { concurrency: opts.concurrency ?? 8, maxAttempts });
+  const agent = channelAgent(ctx, name, CHANNELS.engagementRequest, handle, { concurrency: opts.concurrency ?? 8, maxAttempts });
+  return {
+    name: agent.name,
+    start: () => {
+      stopping = false;
+      return agent.start();
+    },
+    // Requests waiting out an outage stop waiting: each reports at its next try, so a stop is prompt.
+    stop: () => {
+      stopping = true;
+      return agent.stop();
+    },
+  };
 }

@@ -2,6 +2,10 @@
  * A deployment of real processes on loopback: mock telematics, mock scheduler and the orchestrator,
  * all on one virtual clock (same epoch and speed), as a user would run them with the CLI.
  */
+import { workflowTimingFor } from '../../src/cli/compose.js';
+import { DEFAULT_WORKFLOW_CONFIG, type Outcome } from '../../src/core/workflow.js';
+import type { WorkflowStatus } from '../../src/orchestrator/status.js';
+import type { Persona } from '../../src/sim/vehicles.js';
 import { PitwallProcess, freePort, getJson, tempDir, waitUntil } from './harness.js';
 
 export interface ClusterOptions {
@@ -64,7 +68,7 @@ export class Cluster {
     this.ports = { api: await freePort(), telematics: await freePort(), scheduler: await freePort() };
     this.telematics = new PitwallProcess([
       'mock', 'telematics', '--port', String(this.ports.telematics), '--vehicles', String(this.opts.vehicles),
-      '--seed', String(this.opts.seed), '--pitwall-url', this.apiUrl, '--bad-sample-rate', '0.002',
+      '--seed', String(this.opts.seed), '--pitwall-url', this.apiUrl, '--bad-sample-rate', '0.002', '--data-dir', this.data.dir,
       ...(this.opts.personas ? ['--personas', this.opts.personas] : []), ...this.clockArgs(),
     ]);
     this.scheduler = new PitwallProcess([
@@ -150,6 +154,74 @@ export class Cluster {
     }
   }
 
+  async health(): Promise<{ status: string; time: string; telematics: { state: string; held_fetches: number } }> {
+    return (await getJson<{ status: string; time: string; telematics: { state: string; held_fetches: number } }>(`${this.apiUrl}/api/health`)).body;
+  }
+
+  /** The orchestrator's virtual now (every process of the cluster runs on the same clock). */
+  async now(): Promise<number> {
+    const { body } = await getJson<{ time: string }>(`${this.apiUrl}/api/health`);
+    return Date.parse(body.time);
+  }
+
+  /**
+   * The persona answering for each vehicle's owner: the fleet's own mix (the mock's /api/vehicles), or
+   * the one persona the cluster was started with. A list of several would need the mock's rule for
+   * spreading owners over them, which this does not copy.
+   */
+  async personas(): Promise<Map<string, Persona>> {
+    const only = this.opts.personas ? this.opts.personas.split(',') : [];
+    if (only.length > 1) throw new Error(`personas() knows one persona or the mix, not ${this.opts.personas}`);
+    const out = new Map<string, Persona>();
+    let cursor: string | null = null;
+    do {
+      const url = `${this.telematicsUrl}/api/vehicles?limit=500${cursor ? `&cursor=${cursor}` : ''}`;
+      type Page = { vehicles: { vin: string; owner: { persona: Persona } }[]; next_cursor: string | null };
+      // The mock answers 503 during a simulated outage: ask again until it is over.
+      const body: Page = await waitUntil(async () => {
+        const r = await getJson<Page>(url);
+        return r.status === 200 ? r.body : null;
+      }, { timeoutMs: 30_000, what: `the fleet from ${url}` });
+      for (const v of body.vehicles) out.set(v.vin, (only[0] as Persona | undefined) ?? v.owner.persona);
+      cursor = body.next_cursor;
+    } while (cursor);
+    return out;
+  }
+
+  /** Every case, open or closed, with its full status (history, answer, appointment, feedback). */
+  async cases(state?: string): Promise<WorkflowStatus[]> {
+    const out: WorkflowStatus[] = [];
+    for (const w of await this.workflows(state)) out.push((await this.caseStatus(w.vin, w.correlation_id)) as unknown as WorkflowStatus);
+    return out;
+  }
+
+  /**
+   * Waits until every given fault has come to the end its owner's persona leads to: serviced and
+   * confirmed, or, for an owner who never answers, a case closed as no_response.
+   */
+  async waitUntilSettled(faults: { vin: string; component: string }[], timeoutMs: number): Promise<void> {
+    const personas = await this.personas();
+    const unanswered = faults.filter((f) => personas.get(f.vin) === 'unreachable');
+    const answered = faults.filter((f) => personas.get(f.vin) !== 'unreachable');
+    let missing: { vin: string; component: string }[] = unanswered;
+    try {
+      await waitUntil(
+        async () => {
+          const done = await this.workflows('completed');
+          missing = unanswered.filter((f) => !done.some((w) => w.vin === f.vin && w.outcome === 'no_response'));
+          return missing.length === 0;
+        },
+        { timeoutMs, intervalMs: 500, what: 'a no_response close for every urgent fault of an unreachable owner' },
+      );
+    } catch (err) {
+      const all = await this.workflows().catch(() => []);
+      const where = missing.map((f) => ({ ...f, cases: all.filter((w) => w.vin === f.vin).map((w) => `${w.state}/${w.urgency_level}/${w.outcome}`) }));
+      const stuck = await assertNoCaseStuck(this).then(() => '', (e: Error) => `\n${e.message}`);
+      throw new Error(`${(err as Error).message}; not closed: ${JSON.stringify(where)}${stuck}`);
+    }
+    if (answered.length > 0) await this.waitUntilServiced(answered, timeoutMs);
+  }
+
   async notifications(): Promise<{ notification_id: string; correlation_id: string; kind: string; channel: string }[]> {
     const { body } = await getJson<{ notifications: { notification_id: string; correlation_id: string; kind: string; channel: string }[] }>(
       `${this.telematicsUrl}/sim/notifications`,
@@ -202,3 +274,129 @@ export async function assertNoDoubleBooking(cluster: Cluster): Promise<void> {
   const doubled = [...byCase].filter(([, n]) => n > 1);
   if (doubled.length > 0) throw new Error(`booked twice: ${JSON.stringify(doubled)}`);
 }
+
+/** Virtual ms a timer may fire late before its case counts as stuck: 12 h, or 3 real seconds on a fast clock. */
+export function stuckGraceMs(speed: number): number {
+  return Math.max(12 * 3_600_000, 3_000 * speed);
+}
+
+/**
+ * The latest virtual time by which an open case must have left its state, from the timers the decider
+ * sets on entering it (DESIGN §4), or null for a state that waits on nothing (idle).
+ */
+export function caseDeadline(c: WorkflowStatus, speed: number): number | null {
+  const cfg = DEFAULT_WORKFLOW_CONFIG;
+  const timing = workflowTimingFor({ stateTimeout: cfg.stateTimeoutMs / 1000, speed });
+  const entered = [...c.state_history].reverse().find((h) => h.to_state === c.state);
+  if (!entered) return null;
+  const since = Date.parse(entered.timestamp);
+  switch (c.state) {
+    case 'engaging_customer':
+      return since + cfg.responseWindowMs[c.urgency_level ?? 'low'];
+    case 'collecting_feedback':
+      return since + cfg.feedbackWindowMs;
+    case 'awaiting_service':
+      return c.appointment ? Date.parse(c.appointment.end) + cfg.serviceGraceMs : null;
+    case 'polling_telemetry':
+    case 'analyzing_data':
+    case 'scheduling_service':
+      return since + timing.stateTimeoutMs;
+    case 'error':
+      return since + timing.retryBaseMs * 2 ** cfg.maxRetries;
+    case 'assessing_urgency':
+      // A medium case waits for the next daily batch window.
+      return since + 86_400_000;
+    case 'idle':
+    case 'completed':
+      return null;
+    default: {
+      const _exhaustive: never = c.state;
+      return _exhaustive;
+    }
+  }
+}
+
+/** No open case is still in a state whose deadline passed (more than the grace) on the virtual clock. */
+export async function assertNoCaseStuck(cluster: Cluster): Promise<void> {
+  const now = await cluster.now();
+  const grace = stuckGraceMs(cluster.opts.speed);
+  const stuck: string[] = [];
+  for (const c of await cluster.cases()) {
+    if (c.state === 'completed' || c.state === 'idle') continue;
+    const deadline = caseDeadline(c, cluster.opts.speed);
+    if (deadline !== null && now > deadline + grace) {
+      const overdueH = ((now - deadline) / 3_600_000).toFixed(1);
+      const path = c.state_history.map((h) => `${h.timestamp} ${h.to_state} (${h.reason})`).join(' → ');
+      stuck.push(`${c.correlation_id} ${c.state}/${c.urgency_level} ${overdueH} h past its deadline: ${path}`);
+    }
+  }
+  if (stuck.length > 0) throw new Error(`stuck cases at ${new Date(now).toISOString()}:\n${stuck.join('\n')}`);
+}
+
+/** What a case that engaged an owner of each persona may end as (src/sim/customers.ts gives their behaviour). */
+export const PERSONA_OUTCOMES: Readonly<Record<Persona, readonly Outcome[]>> = {
+  // Accepts every message and rates every service.
+  dependable: ['serviced'],
+  // Answer every message (a busy or reluctant owner may overlook the first and answer the reminder), and may decline.
+  prompt: ['serviced', 'declined'],
+  busy: ['serviced', 'declined'],
+  reluctant: ['serviced', 'declined'],
+  // Never answers: every case runs through reminder and escalation to no_response.
+  unreachable: ['no_response'],
+};
+
+/**
+ * Every closed case that engaged a customer ended as its owner's persona leads to, and got there the
+ * way the decider says: a no_response after a reminder and an escalation the owner was really sent (the
+ * mock provider's record), a decline after the owner declined (a critical one after an escalation), a
+ * serviced case after an acceptance, with the scheduler's appointment completed, and a dependable
+ * owner's rating. Returns the cases checked.
+ */
+export async function assertCasesFitPersonas(cluster: Cluster): Promise<WorkflowStatus[]> {
+  const personas = await cluster.personas();
+  const sent = await cluster.notifications();
+  const appointments = new Map((await cluster.appointments()).map((a) => [a.appointment_id, a]));
+  const closed = (await cluster.cases('completed')).filter((c) => c.state_history.some((h) => h.to_state === 'engaging_customer'));
+  const problems: string[] = [];
+  for (const c of closed) {
+    const persona = personas.get(c.vin);
+    const say = (what: string) => problems.push(`${c.correlation_id} (${persona}, ${c.urgency_level}, ${c.outcome}): ${what}`);
+    if (!persona) {
+      say('no owner persona');
+      continue;
+    }
+    if (!c.outcome || !PERSONA_OUTCOMES[persona].includes(c.outcome)) say(`outcome not one of ${PERSONA_OUTCOMES[persona].join(', ')}`);
+    const engaged = c.state_history.filter((h) => h.to_state === 'engaging_customer').map((h) => h.reason);
+    if (c.outcome === 'no_response') {
+      if (c.customer_response) say(`closed as no_response with an answer ${JSON.stringify(c.customer_response)}`);
+      if (!engaged.some((r) => /reminder/.test(r))) say(`no reminder before no_response: ${engaged.join('; ')}`);
+      if (!engaged.some((r) => /escalat/.test(r))) say(`no escalation before no_response: ${engaged.join('; ')}`);
+      const attempts = new Set(sent.filter((n) => n.kind === 'engagement' && n.correlation_id === c.correlation_id).map((n) => /:engage:(\d+):/.exec(n.notification_id)?.[1]));
+      if (attempts.size < 3) say(`the provider delivered ${attempts.size} engagement messages, not initial + reminder + escalation`);
+    }
+    if (c.outcome === 'declined') {
+      if (c.customer_response?.decision !== 'decline') say(`closed as declined with answer ${JSON.stringify(c.customer_response)}`);
+      if (c.urgency_level === 'critical' && !engaged.some((r) => /escalat/.test(r))) say('critical decline closed without an escalation');
+    }
+    if (c.outcome === 'serviced') {
+      if (c.customer_response?.decision !== 'accept') say(`serviced without an acceptance: ${JSON.stringify(c.customer_response)}`);
+      const booked = c.appointment ? appointments.get(c.appointment.appointment_id) : undefined;
+      if (!booked) say(`appointment ${c.appointment?.appointment_id ?? 'none'} not on the scheduler`);
+      else if (booked.status !== 'completed' || booked.vin !== c.vin) say(`scheduler has it as ${booked.status} for ${booked.vin}`);
+      if (!c.service_report) say('serviced without a service report');
+      if (persona === 'dependable' && !(c.feedback && c.feedback.rating >= 4)) say(`no rating from a dependable owner: ${JSON.stringify(c.feedback)}`);
+    }
+  }
+  if (problems.length > 0) {
+    // Each case at fault with its whole path and the messages the provider delivered for it.
+    const detail = [...new Set(problems.map((p) => p.split(' ')[0]!))].map((cid) => {
+      const c = closed.find((x) => x.correlation_id === cid);
+      const path = c?.state_history.map((h) => `${h.timestamp} ${h.to_state} (${h.reason})`).join(' → ');
+      const messages = sent.filter((n) => n.correlation_id === cid).map((n) => n.notification_id);
+      return `${cid}: ${path}\n  delivered: ${messages.join(', ')}`;
+    });
+    throw new Error(`cases that do not fit their owner's persona:\n${problems.join('\n')}\n${detail.join('\n')}`);
+  }
+  return closed;
+}
+
