@@ -196,8 +196,9 @@ export class Cluster {
   }
 
   /**
-   * Waits until every given fault has come to the end its owner's persona leads to: serviced and
-   * confirmed, or, for an owner who never answers, a case closed as no_response.
+   * Waits until every given fault has come to the end its owner's persona leads to: repaired (the
+   * service report confirmed it; the case may still wait for feedback, which an owner may never give),
+   * or, for an owner who never answers, a case closed as no_response.
    */
   async waitUntilSettled(faults: { vin: string; component: string }[], timeoutMs: number): Promise<void> {
     const personas = await this.personas();
@@ -219,7 +220,29 @@ export class Cluster {
       const stuck = await assertNoCaseStuck(this).then(() => '', (e: Error) => `\n${e.message}`);
       throw new Error(`${(err as Error).message}; not closed: ${JSON.stringify(where)}${stuck}`);
     }
-    if (answered.length > 0) await this.waitUntilServiced(answered, timeoutMs);
+    if (answered.length > 0) await this.waitUntilRepaired(answered, timeoutMs);
+  }
+
+  /** Waits until every given fault was confirmed by a service report, whether or not its case has closed. */
+  async waitUntilRepaired(faults: { vin: string; component: string }[], timeoutMs: number): Promise<void> {
+    let missing = faults;
+    try {
+      await waitUntil(
+        async () => {
+          const serviced = (await this.workflows()).filter((w) => w.state === 'collecting_feedback' || w.outcome === 'serviced');
+          missing = faults.filter(
+            (f) => !serviced.some((w) => w.vin === f.vin && w.findings.some((x) => x.component === f.component && x.finding === 'confirmed')),
+          );
+          return missing.length === 0;
+        },
+        { timeoutMs, intervalMs: 500, what: 'every urgent fault repaired' },
+      );
+    } catch (err) {
+      const all = await this.workflows().catch(() => []);
+      const where = missing.map((f) => ({ ...f, cases: all.filter((w) => w.vin === f.vin).map((w) => `${w.state}/${w.urgency_level}/${w.outcome}/${w.components.join('+')}`) }));
+      const stuck = await assertNoCaseStuck(this).then(() => '', (e: Error) => `\n${e.message}`);
+      throw new Error(`${(err as Error).message}; not repaired: ${JSON.stringify(where)}${stuck}`);
+    }
   }
 
   async notifications(): Promise<{ notification_id: string; correlation_id: string; kind: string; channel: string }[]> {
@@ -345,24 +368,44 @@ export const PERSONA_OUTCOMES: Readonly<Record<Persona, readonly Outcome[]>> = {
   unreachable: ['no_response'],
 };
 
+/** States a case reaches only after its owner accepted. */
+const ACCEPTED_STATES: ReadonlySet<string> = new Set(['scheduling_service', 'awaiting_service', 'collecting_feedback']);
+
 /**
- * Every closed case that engaged a customer ended as its owner's persona leads to, and got there the
- * way the decider says: a no_response after a reminder and an escalation the owner was really sent (the
- * mock provider's record), a decline after the owner declined (a critical one after an escalation), a
+ * Every case that engaged a customer and has come past the engagement went as its owner's persona
+ * leads to, and got there the way the decider says. A closed one ended with an outcome the persona
+ * allows: a no_response after a reminder and an escalation the owner was really sent (the mock
+ * provider's record), a decline after the owner declined (a critical one after an escalation), a
  * serviced case after an acceptance, with the scheduler's appointment completed, and a dependable
- * owner's rating. Returns the cases checked.
+ * owner's rating. An open one past engagement (booking, service, feedback) was accepted by its owner,
+ * and once serviced has the scheduler's completed appointment. Returns the closed cases checked.
  */
 export async function assertCasesFitPersonas(cluster: Cluster): Promise<WorkflowStatus[]> {
   const personas = await cluster.personas();
   const sent = await cluster.notifications();
   const appointments = new Map((await cluster.appointments()).map((a) => [a.appointment_id, a]));
-  const closed = (await cluster.cases('completed')).filter((c) => c.state_history.some((h) => h.to_state === 'engaging_customer'));
+  const checked = (await cluster.cases()).filter(
+    (c) => (c.state === 'completed' || ACCEPTED_STATES.has(c.state)) && c.state_history.some((h) => h.to_state === 'engaging_customer'),
+  );
   const problems: string[] = [];
-  for (const c of closed) {
+  for (const c of checked) {
     const persona = personas.get(c.vin);
-    const say = (what: string) => problems.push(`${c.correlation_id} (${persona}, ${c.urgency_level}, ${c.outcome}): ${what}`);
+    const say = (what: string) => problems.push(`${c.correlation_id} (${persona}, ${c.state}, ${c.urgency_level}, ${c.outcome}): ${what}`);
     if (!persona) {
       say('no owner persona');
+      continue;
+    }
+    const serviced = () => {
+      if (c.customer_response?.decision !== 'accept') say(`serviced without an acceptance: ${JSON.stringify(c.customer_response)}`);
+      const booked = c.appointment ? appointments.get(c.appointment.appointment_id) : undefined;
+      if (!booked) say(`appointment ${c.appointment?.appointment_id ?? 'none'} not on the scheduler`);
+      else if (booked.status !== 'completed' || booked.vin !== c.vin) say(`scheduler has it as ${booked.status} for ${booked.vin}`);
+      if (!c.service_report) say('serviced without a service report');
+    };
+    if (c.state !== 'completed') {
+      if (!PERSONA_OUTCOMES[persona].includes('serviced')) say('an owner who does not accept got past engagement');
+      if (c.customer_response?.decision !== 'accept') say(`past engagement without an acceptance: ${JSON.stringify(c.customer_response)}`);
+      if (c.state === 'collecting_feedback') serviced();
       continue;
     }
     if (!c.outcome || !PERSONA_OUTCOMES[persona].includes(c.outcome)) say(`outcome not one of ${PERSONA_OUTCOMES[persona].join(', ')}`);
@@ -379,24 +422,20 @@ export async function assertCasesFitPersonas(cluster: Cluster): Promise<Workflow
       if (c.urgency_level === 'critical' && !engaged.some((r) => /escalat/.test(r))) say('critical decline closed without an escalation');
     }
     if (c.outcome === 'serviced') {
-      if (c.customer_response?.decision !== 'accept') say(`serviced without an acceptance: ${JSON.stringify(c.customer_response)}`);
-      const booked = c.appointment ? appointments.get(c.appointment.appointment_id) : undefined;
-      if (!booked) say(`appointment ${c.appointment?.appointment_id ?? 'none'} not on the scheduler`);
-      else if (booked.status !== 'completed' || booked.vin !== c.vin) say(`scheduler has it as ${booked.status} for ${booked.vin}`);
-      if (!c.service_report) say('serviced without a service report');
+      serviced();
       if (persona === 'dependable' && !(c.feedback && c.feedback.rating >= 4)) say(`no rating from a dependable owner: ${JSON.stringify(c.feedback)}`);
     }
   }
   if (problems.length > 0) {
     // Each case at fault with its whole path and the messages the provider delivered for it.
     const detail = [...new Set(problems.map((p) => p.split(' ')[0]!))].map((cid) => {
-      const c = closed.find((x) => x.correlation_id === cid);
+      const c = checked.find((x) => x.correlation_id === cid);
       const path = c?.state_history.map((h) => `${h.timestamp} ${h.to_state} (${h.reason})`).join(' → ');
       const messages = sent.filter((n) => n.correlation_id === cid).map((n) => n.notification_id);
       return `${cid}: ${path}\n  delivered: ${messages.join(', ')}`;
     });
     throw new Error(`cases that do not fit their owner's persona:\n${problems.join('\n')}\n${detail.join('\n')}`);
   }
-  return closed;
+  return checked.filter((c) => c.state === 'completed');
 }
 
