@@ -252,6 +252,23 @@ describe('engaging the customer', () => {
       });
   });
 
+  it('a critical decline with no change of mind by the deadline closes declined, with no reminder (issue 7)', () => {
+    const escalated = decide(reach('engaging_customer', 0.5), response('decline'), NOW).workflow;
+    given(escalated)
+      .when(timer(escalated, 'response_deadline'), NOW + DAY)
+      .then((d) => {
+        expect(path(d)).toEqual(['engaging_customer→completed']);
+        expect(publishes(d)).toEqual([]);
+        expect(d.workflow.outcome).toBe('declined');
+        expect(d.workflow.reason).toBe('customer declined; no change of mind after the escalation');
+      });
+    // Declining after a reminder: escalated, then closed as declined all the same.
+    const reminded = decide(reach('engaging_customer', 0.5), timer(reach('engaging_customer', 0.5), 'response_deadline'), NOW).workflow;
+    const declined = decide(reminded, response('decline'), NOW + HOUR).workflow;
+    expect(declined.engagement).toMatchObject({ reminders: 1, escalations: 1 });
+    expect(decide(declined, timer(declined, 'response_deadline'), NOW + DAY).workflow).toMatchObject({ state: 'completed', outcome: 'declined' });
+  });
+
   it('high decline completes declined at once', () => {
     given(reach('engaging_customer', 3))
       .when(response('decline'), NOW)
@@ -378,7 +395,8 @@ describe('engaging the customer', () => {
       engaged += counts(d).customers_engaged ?? 0;
       wf = d.workflow;
     }
-    expect(wf).toMatchObject({ state: 'completed', outcome: 'no_response' });
+    // The owner declined and did not change their mind after the escalation: a decline, not silence.
+    expect(wf).toMatchObject({ state: 'completed', outcome: 'declined' });
     expect(wf.engagement).toMatchObject({ attempts: 4, reminders: 1, escalations: 1 });
     expect(engaged).toBe(1);
   });

@@ -451,7 +451,12 @@ function onTimer(s: Step, timer: Extract<WorkflowEvent, { type: 'timer_fired' }>
       return s.done();
     case 'response_deadline':
       if (wf.state !== 'engaging_customer') return s.done(`response_deadline in state ${wf.state}`);
-      if (wf.engagement.reminders === 0) {
+      // A critical decline was escalated once; no change of mind by the deadline leaves it a decline,
+      // and a decline is never followed by a reminder.
+      if (wf.customerResponse?.decision === 'decline') {
+        wf.outcome = 'declined';
+        s.go('completed', 'customer declined; no change of mind after the escalation');
+      } else if (wf.engagement.reminders === 0) {
         s.go('engaging_customer', 'no answer by the deadline: reminder');
         engage(s, 'reminder');
       } else if (wf.engagement.escalations === 0) {
