@@ -24,11 +24,11 @@ export interface DispatcherOptions {
   /** History window sent to analysis. */
   analysisWindowMs: number;
   maxSamplesPerFetch: number;
-  /** First real-time wait before a fetch that met an outage is tried again; doubles per attempt, up to 30 s. */
+  /** First real-time wait before a fetch that met an outage is tried again; doubles per attempt. */
   outageRetryMs: number;
+  /** The longest of those waits. */
+  outageRetryMaxMs: number;
 }
-
-const HELD_RETRY_MAX_MS = 30_000;
 
 interface HeldFetch {
   row: OutboxRow;
@@ -194,7 +194,7 @@ export class OutboxDispatcher {
     const wait =
       err instanceof CircuitOpenError
         ? Math.max(err.retryInMs, 100)
-        : Math.min(Math.max(HELD_RETRY_MAX_MS, this.opts.outageRetryMs), this.opts.outageRetryMs * 2 ** (attempts - 1));
+        : Math.min(this.opts.outageRetryMaxMs, this.opts.outageRetryMs * 2 ** (attempts - 1));
     this.held.push({ row, retryAt: this.circuit.now() + wait });
   }
 

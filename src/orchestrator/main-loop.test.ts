@@ -13,6 +13,8 @@ import { TelematicsError, type TelematicsClient } from './telematics-client.js';
 const T0 = Date.parse('2026-05-04T08:00:00Z');
 const VIN = '1HGCM82633A004352';
 const keys = keyRingFromSecret('test-secret-0123456789');
+/** The telematics API's fleet page: one vehicle, VIN, seen at T0. */
+const fleetPage = () => ({ vehicles: [{ vin: VIN, timestamp: new Date(T0).toISOString(), signals: {} }], next_cursor: null });
 
 /** Waits (briefly, in real time) for the loop's own ticks to reach a state; the clock only moves when told. */
 async function until<T>(check: () => Promise<T | null | undefined | false>, what: string): Promise<T> {
@@ -65,7 +67,7 @@ describe('MainOrchestrationLoop', () => {
   it('retries a failing telemetry fetch with back-off, then completes with "Failed after max retries"', async () => {
     let fetches = 0;
     const { clock } = setup({
-      fetchPage: async () => ({ vehicles: [{ vin: VIN, timestamp: new Date(T0).toISOString(), signals: {} }], next_cursor: null }),
+      fetchPage: async () => fleetPage(),
       fetchHistory: async () => {
         fetches += 1;
         throw new Error('503 from telematics');
@@ -98,7 +100,7 @@ describe('MainOrchestrationLoop', () => {
 
   it('times out a lost analysis after the state timeout and asks again', async () => {
     const { clock, bus } = setup({
-      fetchPage: async () => ({ vehicles: [{ vin: VIN, timestamp: new Date(T0).toISOString(), signals: {} }], next_cursor: null }),
+      fetchPage: async () => fleetPage(),
       fetchHistory: async () => [],
     });
     const requests: string[] = [];
@@ -126,7 +128,7 @@ describe('MainOrchestrationLoop', () => {
 
   it('closes an unanswered case through reminder and escalation as no_response (issue 7: it stayed open after the reminder)', async () => {
     const { clock, bus } = setup({
-      fetchPage: async () => ({ vehicles: [{ vin: VIN, timestamp: new Date(T0).toISOString(), signals: {} }], next_cursor: null }),
+      fetchPage: async () => fleetPage(),
       fetchHistory: async () => [],
     });
     const analyst = EnvelopeFactory.fromKeyRing(AGENTS.dataAnalysis, keys, clock);
@@ -191,7 +193,7 @@ describe('MainOrchestrationLoop', () => {
         fetchPage: async () => {
           pages += 1;
           if (down) throw outage();
-          return { vehicles: [{ vin: VIN, timestamp: new Date(T0).toISOString(), signals: {} }], next_cursor: null };
+          return fleetPage();
         },
         fetchHistory: async () => {
           if (down) throw outage();
@@ -236,7 +238,7 @@ describe('MainOrchestrationLoop', () => {
     // The first process claims the case's fetch and dies with it in flight.
     const { clock, bus } = setup(
       {
-        fetchPage: async () => ({ vehicles: [{ vin: VIN, timestamp: new Date(T0).toISOString(), signals: {} }], next_cursor: null }),
+        fetchPage: async () => fleetPage(),
         fetchHistory: () => new Promise<never>(() => undefined),
       },
       { leaseMs },

@@ -69,6 +69,8 @@ export interface OrchestratorOptions {
 export const DEFAULT_STATUS_HISTORY = 200;
 /** Real ms between two retention purges. */
 const PURGE_GAP_MS = 60_000;
+/** Real ms the telematics back-off doubles up to (unless the first wait is longer). */
+const MAX_OUTAGE_BACKOFF_MS = 30_000;
 /** States whose pending work is kept durably and taken back by a restarted orchestrator. */
 const RESUMED_STATES = ['polling_telemetry', 'scheduling_service'] as const;
 
@@ -127,9 +129,13 @@ export class MainOrchestrationLoop {
     this.applier = new DecisionApplier(this.store, this.clock, this.options.workflow, {
       onCommitted: (decision, previous) => this.onCommitted(decision, previous),
     });
+    // One back-off for everything that waits on the telematics API: the circuit's probes, the fleet
+    // poll and held fetches.
+    const outageFirstMs = this.options.outageProbeMs;
+    const outageMaxMs = Math.max(MAX_OUTAGE_BACKOFF_MS, outageFirstMs);
     this.circuit = new TelematicsCircuit({
-      openMs: this.options.outageProbeMs,
-      maxOpenMs: Math.max(30_000, this.options.outageProbeMs),
+      openMs: outageFirstMs,
+      maxOpenMs: outageMaxMs,
       onChange: (state, info) => this.onTelematicsChange(state, info.error),
     });
     const telematics = this.circuit.wrap(
@@ -149,15 +155,16 @@ export class MainOrchestrationLoop {
         fetchConcurrency: this.options.fetchConcurrency,
         analysisWindowMs: this.options.analysisWindowMs,
         maxSamplesPerFetch: 2000,
-        outageRetryMs: this.options.outageProbeMs,
+        outageRetryMs: outageFirstMs,
+        outageRetryMaxMs: outageMaxMs,
       },
       this.circuit,
     );
     this.poller = new FleetPoller(telematics, this.store, this.clock, this.log, {
       pageSize: this.options.pageSize,
       maxPages: 10_000,
-      backoffMs: this.options.outageProbeMs,
-      maxBackoffMs: Math.max(30_000, this.options.outageProbeMs),
+      backoffMs: outageFirstMs,
+      maxBackoffMs: outageMaxMs,
     });
   }
 
