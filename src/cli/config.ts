@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { PERSONAS as SIM_PERSONAS, type Persona } from '../sim/vehicles.js';
+import { DEFAULT_POLLING_INTERVAL_S } from '../orchestrator/options.js';
 
 export type SettingType = 'int' | 'number' | 'string' | 'optional-path' | 'url' | 'optional-url' | 'level' | 'iso' | 'personas';
 
@@ -75,11 +76,8 @@ export const SETTINGS: readonly Setting[] = [
   },
 ];
 
-/**
- * Virtual seconds between fleet polls, for every command: a minute suits a real fleet at real time, and
- * on the embedded demo's fast clock the orchestrator's real-time floor between polls (1 s) decides anyway.
- */
-export const DEFAULT_POLLING_INTERVAL_S = 60;
+// One polling default for every command and for the loop used as a library.
+export { DEFAULT_POLLING_INTERVAL_S };
 
 export const DEFAULTS: Readonly<Config> = Object.freeze({
   dataDir: './pitwall-data',

@@ -5,11 +5,11 @@
 import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { DAY, SECOND } from '../core/clock.js';
+import { SECOND } from '../core/clock.js';
 import { AGENTS, CHANNELS, type Envelope } from '../core/envelope.js';
-import { DEFAULT_WORKFLOW_CONFIG, type Decision, type Workflow, type WorkflowConfig } from '../core/workflow.js';
+import type { Decision, Workflow } from '../core/workflow.js';
 import type { Bus, Subscription } from '../bus/port.js';
-import { EnvelopeFactory, type KeyRing } from '../bus/signing.js';
+import { EnvelopeFactory } from '../bus/signing.js';
 import type { Store } from '../store/port.js';
 import { timerInboundId } from '../store/timer-inbound.js';
 import { DecisionApplier, type ApplyResult } from './applier.js';
@@ -17,53 +17,11 @@ import { OutboxDispatcher } from './dispatcher.js';
 import { FleetPoller } from './fleet-poller.js';
 import { INFORMATIONAL_TYPES, toEvent } from './inbound.js';
 import { buildStatistics, buildStatus, type Statistics, type WorkflowStatus } from './status.js';
-import { createTelematicsClient, type TelematicsClient } from './telematics-client.js';
+import { resolveOptions, type OrchestratorOptions, type ResolvedOrchestratorOptions } from './options.js';
+import { createTelematicsClient } from './telematics-client.js';
 import { TelematicsCircuit, type CircuitSnapshot } from './telematics-circuit.js';
 
-export interface OrchestratorOptions {
-  telematicsApiUrl: string;
-  /** Passed on to the scheduling agent by the composition root; kept here for the seed's contract. */
-  schedulerApiUrl: string;
-  /** Seconds of clock time between fleet polls. @default 60 */
-  pollingInterval?: number;
-  store: Store;
-  bus: Bus;
-  clock: Clock;
-  keys: KeyRing;
-  log?: Logger;
-  workflow?: Partial<WorkflowConfig>;
-  /** Clock time between two analysis cycles of one vehicle. @default 12 h */
-  analysisIntervalMs?: number;
-  /** History sent to analysis. @default 14 days */
-  analysisWindowMs?: number;
-  /** @default 100 */
-  pageSize?: number;
-  /** Timeout of each telematics request, real ms. @default 5000 */
-  requestTimeoutMs?: number;
-  /** Concurrent per-vehicle telemetry fetches. @default 8 */
-  fetchConcurrency?: number;
-  /** Real ms between loop ticks. @default 50 */
-  tickMs?: number;
-  /** Real ms between two fleet polls at least, however fast the clock runs. @default 1000 */
-  minPollGapMs?: number;
-  /**
-   * How long (clock time) a claimed timer or outbox row is reserved for this process before another
-   * orchestrator may take it over. @default 10 min
-   */
-  leaseMs?: number;
-  /**
-   * Clock time that sent outbox rows and processed inbound message ids are kept before `Store.purge`
-   * deletes them; a redelivered message older than this is no longer recognised as a duplicate.
-   * @default 7 days
-   */
-  retentionMs?: number;
-  /**
-   * Real ms before the first probe of a telematics API found down (after 3 failed calls in a row);
-   * doubles at each failed probe, up to 30 s. @default 1000
-   */
-  outageProbeMs?: number;
-  telematicsClient?: TelematicsClient;
-}
+export { resolveOptions, type OrchestratorOptions, type ResolvedOrchestratorOptions } from './options.js';
 
 /** Entries of `state_history` a status returns unless asked for another number. */
 export const DEFAULT_STATUS_HISTORY = 200;
@@ -74,11 +32,6 @@ const MAX_OUTAGE_BACKOFF_MS = 30_000;
 /** States whose pending work is kept durably and taken back by a restarted orchestrator. */
 const RESUMED_STATES = ['polling_telemetry', 'scheduling_service'] as const;
 
-export interface ResolvedOrchestratorOptions extends Required<
-  Omit<OrchestratorOptions, 'telematicsClient' | 'log' | 'workflow'>
-> {
-  workflow: WorkflowConfig;
-}
 
 export type OrchestratorEvent =
   | { type: 'decision'; decision: Decision; previous: Workflow }
@@ -412,49 +365,4 @@ export class MainOrchestrationLoop {
     void p.finally(() => this.inflight.delete(p)).catch(() => undefined);
     return p;
   }
-}
-
-export function resolveOptions(opts: OrchestratorOptions): ResolvedOrchestratorOptions {
-  const r: ResolvedOrchestratorOptions = {
-    telematicsApiUrl: opts.telematicsApiUrl,
-    schedulerApiUrl: opts.schedulerApiUrl,
-    pollingInterval: opts.pollingInterval ?? 60,
-    store: opts.store,
-    bus: opts.bus,
-    clock: opts.clock,
-    keys: opts.keys,
-    workflow: { ...DEFAULT_WORKFLOW_CONFIG, ...opts.workflow },
-    analysisIntervalMs: opts.analysisIntervalMs ?? DAY / 2,
-    analysisWindowMs: opts.analysisWindowMs ?? 14 * DAY,
-    pageSize: opts.pageSize ?? 100,
-    requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
-    fetchConcurrency: opts.fetchConcurrency ?? 8,
-    tickMs: opts.tickMs ?? 50,
-    minPollGapMs: opts.minPollGapMs ?? 1000,
-    leaseMs: opts.leaseMs ?? 10 * 60 * SECOND,
-    retentionMs: opts.retentionMs ?? 7 * DAY,
-    outageProbeMs: opts.outageProbeMs ?? 1000,
-  };
-  for (const [name, v] of Object.entries({
-    pollingInterval: r.pollingInterval,
-    analysisIntervalMs: r.analysisIntervalMs,
-    analysisWindowMs: r.analysisWindowMs,
-    pageSize: r.pageSize,
-    requestTimeoutMs: r.requestTimeoutMs,
-    fetchConcurrency: r.fetchConcurrency,
-    tickMs: r.tickMs,
-    leaseMs: r.leaseMs,
-    retentionMs: r.retentionMs,
-    outageProbeMs: r.outageProbeMs,
-  })) {
-    if (!(typeof v === 'number' && Number.isFinite(v) && v > 0))
-      throw new RangeError(`${name} must be a positive number, got ${v}`);
-  }
-  for (const [name, url] of [
-    ['telematicsApiUrl', r.telematicsApiUrl],
-    ['schedulerApiUrl', r.schedulerApiUrl],
-  ] as const) {
-    if (!URL.canParse(url)) throw new RangeError(`${name} must be an absolute URL, got ${JSON.stringify(url)}`);
-  }
-  return Object.freeze(r);
 }
