@@ -5,10 +5,11 @@ import { ManualClock } from '../clock/clocks.js';
 import { DAY } from '../core/clock.js';
 import { AGENTS, CHANNELS } from '../core/envelope.js';
 import { MemoryBus } from '../bus/memory.js';
-import { EnvelopeFactory, keyRingFromSecret } from '../bus/signing.js';
+import { EnvelopeFactory } from '../bus/signing.js';
 import { createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import { MainOrchestrationLoop, type OrchestratorOptions } from '../orchestrator/main-loop.js';
+import { TEST_KEYS, testLoopOptions } from '../orchestrator/testing/loop.js';
 import { TelematicsError, type TelematicsClient } from '../orchestrator/telematics-client.js';
 import type { AnalysisResult } from '../core/payloads.js';
 import { createApiServer, type ApiDeps } from './server.js';
@@ -61,26 +62,18 @@ function goodValue(schema: ParamSchema): string {
   if (schema.enum) return schema.enum[0]!;
   return 'x'.repeat(schema.minLength ?? 0);
 }
-const keys = keyRingFromSecret('test-secret-0123456789');
+const keys = TEST_KEYS;
 
 /** A loop with a real store and bus; the test plays the analysis agent by hand. */
 async function setup(extra: Pick<ApiDeps, 'knownCenters'> = {}, telematics?: TelematicsClient, over: Partial<OrchestratorOptions> = {}) {
   const clock = new ManualClock(T0);
   const store = createSqliteStore({ path: ':memory:' });
   const bus = new MemoryBus({ clock });
-  const loop = new MainOrchestrationLoop({
-    telematicsApiUrl: 'http://127.0.0.1:1',
-    schedulerApiUrl: 'http://127.0.0.1:1',
-    store,
-    bus,
-    clock,
-    keys,
-    telematicsClient: telematics ?? {
-      fetchPage: async () => ({ vehicles: [], next_cursor: null }),
-      fetchHistory: async () => [],
-    },
-    ...over,
-  });
+  const telematicsClient = telematics ?? {
+    fetchPage: async () => ({ vehicles: [], next_cursor: null }),
+    fetchHistory: async () => [],
+  };
+  const loop = new MainOrchestrationLoop(testLoopOptions({ store, bus, clock, telematicsClient }, over));
   await loop.initialize();
   const app = await createApiServer({ loop, store, clock, envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, clock), ...extra });
   return { clock, store, bus, loop, app };
@@ -147,7 +140,7 @@ describe('HTTP API', () => {
 
   it('says degraded, with the circuit, while the telematics API is unreachable', async () => {
     const down = () => Promise.reject(new TelematicsError('connect ECONNREFUSED 127.0.0.1:1', null));
-    const o = await setup({}, { fetchPage: down, fetchHistory: down }, { outageProbeMs: 5, minPollGapMs: 0, tickMs: 2 });
+    const o = await setup({}, { fetchPage: down, fetchHistory: down }, { outageProbeMs: 5 });
     try {
       await o.loop.start();
       for (let i = 0; i < 200 && o.loop.telematics.state === 'closed'; i++) {

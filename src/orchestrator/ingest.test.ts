@@ -4,12 +4,13 @@ import { SECOND } from '../core/clock.js';
 import { AGENTS, CHANNELS } from '../core/envelope.js';
 import { SIGNALS } from '../core/telemetry.js';
 import { MemoryBus } from '../bus/memory.js';
-import { EnvelopeFactory, keyRingFromSecret } from '../bus/signing.js';
+import { EnvelopeFactory } from '../bus/signing.js';
 import { createApiServer } from '../api/server.js';
 import { createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import { canonicalJson, ingestSamples, quarantineRefusedBody, sampleKey } from './ingest.js';
 import { MainOrchestrationLoop } from './main-loop.js';
+import { TEST_KEYS, testLoopOptions, until } from './testing/loop.js';
 
 const T0 = Date.parse('2026-04-01T12:00:00Z');
 const VIN = '1HGCM82633A004352';
@@ -100,43 +101,30 @@ describe('ingestSamples', () => {
   });
 });
 
-/** Waits (briefly, in real time) for the loop's own ticks to reach a state; the clock only moves when told. */
-async function until<T>(check: () => Promise<T | null | undefined | false>, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const v = await check();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`not reached: ${what}`);
-}
-
 describe('the fleet poll and the history fetch share one ingest path (issue 7 item 5)', () => {
   it('quarantine and statistics count a bad sample once, though the poll and the history fetch both bring it', async () => {
     const clock = new ManualClock(T0);
     const store = createSqliteStore({ path: ':memory:' });
     const bus = new MemoryBus({ clock });
-    const keys = keyRingFromSecret('test-secret-0123456789');
+    const keys = TEST_KEYS;
     // The vehicle's latest sample is bad; the poll sees it every time, and so does its history.
     const good = sample(VIN, T0 - 2 * 3600_000);
     const bad = sample(VIN, T0 - 3600_000, 'fast');
     let histories = 0;
-    const loop = new MainOrchestrationLoop({
-      telematicsApiUrl: 'http://127.0.0.1:1',
-      schedulerApiUrl: 'http://127.0.0.1:1',
-      store,
-      bus,
-      clock,
-      keys,
-      tickMs: 2,
-      minPollGapMs: 0,
-      telematicsClient: {
-        fetchPage: async () => ({ vehicles: [good, bad], next_cursor: null }),
-        fetchHistory: async () => {
-          histories += 1;
-          return [good, bad];
+    const loop = new MainOrchestrationLoop(
+      testLoopOptions({
+        store,
+        bus,
+        clock,
+        telematicsClient: {
+          fetchPage: async () => ({ vehicles: [good, bad], next_cursor: null }),
+          fetchHistory: async () => {
+            histories += 1;
+            return [good, bad];
+          },
         },
-      },
-    });
+      }),
+    );
     const requests: string[] = [];
     await bus.subscribe(CHANNELS.analysisRequest, async (env) => void requests.push(env.header.message_id), {
       queue: AGENTS.dataAnalysis,

@@ -4,27 +4,18 @@ import { SECOND } from '../core/clock.js';
 import { AGENTS, CHANNELS } from '../core/envelope.js';
 import type { Workflow } from '../core/workflow.js';
 import { MemoryBus } from '../bus/memory.js';
-import { EnvelopeFactory, keyRingFromSecret } from '../bus/signing.js';
+import { EnvelopeFactory } from '../bus/signing.js';
 import { createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import { MainOrchestrationLoop, type OrchestratorOptions } from './main-loop.js';
+import { TEST_KEYS, testLoopOptions, until } from './testing/loop.js';
 import { TelematicsError, type TelematicsClient } from './telematics-client.js';
 
 const T0 = Date.parse('2026-05-04T08:00:00Z');
 const VIN = '1HGCM82633A004352';
-const keys = keyRingFromSecret('test-secret-0123456789');
+const keys = TEST_KEYS;
 /** The telematics API's fleet page: one vehicle, VIN, seen at T0. */
 const fleetPage = () => ({ vehicles: [{ vin: VIN, timestamp: new Date(T0).toISOString(), signals: {} }], next_cursor: null });
-
-/** Waits (briefly, in real time) for the loop's own ticks to reach a state; the clock only moves when told. */
-async function until<T>(check: () => Promise<T | null | undefined | false>, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const v = await check();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`not reached: ${what}`);
-}
 
 class CountingLoop extends MainOrchestrationLoop {
   readonly errors: string[] = [];
@@ -50,18 +41,7 @@ describe('MainOrchestrationLoop', () => {
   }
 
   function newLoop(telematics: TelematicsClient, clock: ManualClock, bus: MemoryBus, over: Partial<OrchestratorOptions> = {}) {
-    return new CountingLoop({
-      telematicsApiUrl: 'http://127.0.0.1:1',
-      schedulerApiUrl: 'http://127.0.0.1:1',
-      store,
-      bus,
-      clock,
-      keys,
-      tickMs: 2,
-      minPollGapMs: 0,
-      telematicsClient: telematics,
-      ...over,
-    });
+    return new CountingLoop(testLoopOptions({ store, bus, clock, telematicsClient: telematics }, over));
   }
 
   it('retries a failing telemetry fetch with back-off, then completes with "Failed after max retries"', async () => {
