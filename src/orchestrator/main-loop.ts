@@ -19,7 +19,7 @@ import { INFORMATIONAL_TYPES, toEvent } from './inbound.js';
 import { buildStatistics, buildStatus, type Statistics, type WorkflowStatus } from './status.js';
 import { resolveOptions, type OrchestratorOptions, type ResolvedOrchestratorOptions } from './options.js';
 import { createTelematicsClient } from './telematics-client.js';
-import { TelematicsCircuit, type CircuitSnapshot } from './telematics-circuit.js';
+import { TelematicsCircuit, type CircuitSnapshot, type CircuitState } from './telematics-circuit.js';
 
 export { resolveOptions, type OrchestratorOptions, type ResolvedOrchestratorOptions } from './options.js';
 
@@ -60,7 +60,6 @@ export class MainOrchestrationLoop {
   private readonly circuit: TelematicsCircuit;
   /** Clock time until which waiting cases' timeouts were last pushed out during an outage. */
   private deferredUntil = -Infinity;
-  private telematicsDown = false;
   private readonly subscriptions: Subscription[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private ticker: NodeJS.Timeout | null = null;
@@ -89,7 +88,7 @@ export class MainOrchestrationLoop {
     this.circuit = new TelematicsCircuit({
       openMs: outageFirstMs,
       maxOpenMs: outageMaxMs,
-      onChange: (state, info) => this.onTelematicsChange(state, info.error),
+      onChange: (state, info) => this.onTelematicsChange(state, info.from, info.error),
     });
     const telematics = this.circuit.wrap(
       opts.telematicsClient ?? createTelematicsClient(this.options.telematicsApiUrl, this.options.requestTimeoutMs),
@@ -333,14 +332,13 @@ export class MainOrchestrationLoop {
     await this.store.postponeTimers('state_timeout', ['polling_telemetry'], this.deferredUntil);
   }
 
-  private onTelematicsChange(state: CircuitSnapshot['state'], error?: string): void {
+  private onTelematicsChange(state: CircuitState, from: CircuitState, error?: string): void {
     this.events.emit('event', { type: 'telematics', state, ...(error !== undefined ? { error } : {}) });
-    if (state === 'open' && !this.telematicsDown) {
-      this.telematicsDown = true;
+    // Only closed → open starts an outage; a failed probe (half_open → open) is the same one going on.
+    if (state === 'open' && from === 'closed') {
       this.deferredUntil = -Infinity;
       this.log.warn({ err: error, retry_in_ms: this.circuit.retryInMs() }, 'telematics API unreachable; cases wait for it');
     } else if (state === 'closed') {
-      this.telematicsDown = false;
       this.log.info('telematics API reachable again; waiting cases resume');
       void this.track(this.deferTelemetryTimeouts(true)).catch((err: unknown) =>
         this.handleError(null, err instanceof Error ? err : new Error(String(err))),

@@ -18,8 +18,8 @@ export interface CircuitOptions {
   maxOpenMs?: number;
   /** Real time, injectable for tests. @default Date.now */
   now?: () => number;
-  /** Told of every change of state, with the error that caused an opening. */
-  onChange?: (state: CircuitState, info: { failures: number; error?: string; retryInMs: number }) => void;
+  /** Told of every change of state, with the state left (closed → open starts an outage) and the error that caused an opening. */
+  onChange?: (state: CircuitState, info: { from: CircuitState; failures: number; error?: string; retryInMs: number }) => void;
 }
 
 /** A call refused without touching the network because the circuit is open. */
@@ -164,7 +164,8 @@ export class TelematicsCircuit {
   }
 
   private set(state: CircuitState, error?: string): void {
+    const from = this.current;
     this.current = state;
-    this.onChange(state, { failures: this.failures, retryInMs: this.retryInMs(), ...(error !== undefined ? { error } : {}) });
+    this.onChange(state, { from, failures: this.failures, retryInMs: this.retryInMs(), ...(error !== undefined ? { error } : {}) });
   }
 }
