@@ -239,8 +239,10 @@ export class MainOrchestrationLoop {
       this.maybePoll();
       this.maybePurge();
       // Before timers fire: a case waiting on a telematics API that is down must not time out.
-      if (!this.circuit.closed) await this.deferTelemetryTimeouts();
-      await Promise.all([this.fireTimers(), this.circuit.closed ? this.startCycles() : undefined]);
+      // One reading of the clock for both: a timer pushed out to now + timeout cannot fall due in between.
+      const now = this.clock.now();
+      if (!this.circuit.closed) await this.deferTelemetryTimeouts(now);
+      await Promise.all([this.fireTimers(now), this.circuit.closed ? this.startCycles() : undefined]);
       await this.dispatcher.wake();
     } catch (err) {
       this.handleError(null, err as Error);
@@ -288,8 +290,8 @@ export class MainOrchestrationLoop {
       });
   }
 
-  private async fireTimers(): Promise<void> {
-    const timers = await this.store.claimDueTimers(this.clock.now(), 500, this.options.leaseMs);
+  private async fireTimers(now: number): Promise<void> {
+    const timers = await this.store.claimDueTimers(now, 500, this.options.leaseMs);
     await Promise.all(
       timers.map(async (t) => {
         const inboundId = timerInboundId({ correlationId: t.correlationId, name: t.name, seq: t.seq, dueAt: t.dueAt });
@@ -324,8 +326,7 @@ export class MainOrchestrationLoop {
    * polling meanwhile is caught too), and once more when the API is back: none burns a retry on an
    * outage, and each has its full time afterwards.
    */
-  private async deferTelemetryTimeouts(force = false): Promise<void> {
-    const now = this.clock.now();
+  private async deferTelemetryTimeouts(now: number, force = false): Promise<void> {
     const timeout = this.options.workflow.stateTimeoutMs;
     if (!force && now < this.deferredUntil - timeout / 2) return;
     this.deferredUntil = now + timeout;
@@ -340,7 +341,7 @@ export class MainOrchestrationLoop {
       this.log.warn({ err: error, retry_in_ms: this.circuit.retryInMs() }, 'telematics API unreachable; cases wait for it');
     } else if (state === 'closed') {
       this.log.info('telematics API reachable again; waiting cases resume');
-      void this.track(this.deferTelemetryTimeouts(true)).catch((err: unknown) =>
+      void this.track(this.deferTelemetryTimeouts(this.clock.now(), true)).catch((err: unknown) =>
         this.handleError(null, err instanceof Error ? err : new Error(String(err))),
       );
     }
