@@ -9,6 +9,14 @@ export interface Delivery {
 
 export type Handler = (env: Envelope, delivery: Delivery) => Promise<void>;
 
+export interface PublishOptions {
+  /**
+   * Messages of one key reach an `ordered` subscription one at a time, in publish order (within a
+   * priority). @default the envelope's `correlation_id`: one workflow's messages stay in order
+   */
+  key?: string;
+}
+
 export interface SubscribeOptions {
   /**
    * Consumers sharing a queue name split the messages of the channel between them (a NATS queue group);
@@ -19,6 +27,12 @@ export interface SubscribeOptions {
   concurrency?: number;
   /** Attempts before a failing message goes to `channel.dead_letter`. @default 5 */
   maxAttempts?: number;
+  /**
+   * The group takes the messages of one key (`PublishOptions.key`) one at a time, in publish order
+   * within a priority, across all its members and processes. Every member of a group must agree.
+   * @default false
+   */
+  ordered?: boolean;
 }
 
 export interface Subscription {
@@ -30,7 +44,7 @@ export interface Bus {
    * Resolves once the bus will not lose the message: stored by a durable adapter (JetStream), handled by
    * every consumer group for the in-process one. The outbox marks a row sent only then.
    */
-  publish(channel: string, env: Envelope): Promise<void>;
+  publish(channel: string, env: Envelope, opts?: PublishOptions): Promise<void>;
   subscribe(channel: string, handler: Handler, opts: SubscribeOptions): Promise<Subscription>;
   /** Resolves when every accepted message has been handled or dead-lettered (tests, graceful stop). */
   drain(): Promise<void>;
