@@ -18,7 +18,7 @@ import { newWorkflow, type Workflow } from '../src/core/workflow.js';
 import { DecisionApplier, commitOf } from '../src/orchestrator/applier.js';
 import { createSqliteStore } from '../src/store/index.js';
 import type { DecisionCommit } from '../src/store/port.js';
-import { FleetPoller } from '../src/orchestrator/fleet-poller.js';
+import { INGEST_SOURCES, TelemetryIngest } from '../src/orchestrator/ingest.js';
 import { DEFAULT_WORKFLOW_CONFIG } from '../src/core/workflow.js';
 import { LIFECYCLE, cidOf, sampleOf, vinOf } from './workload.js';
 import { fmt, machine, medianRateAsync, opsPerSecond, printTable, stopwatch, type Measure } from './lib.js';
@@ -241,13 +241,7 @@ async function main(): Promise<void> {
     const e2eStore = createSqliteStore({ path: path.join(dir, 'e2e.db') });
     await e2eStore.migrate();
     const applier = new DecisionApplier(e2eStore, clock, DEFAULT_WORKFLOW_CONFIG);
-    const poller = new FleetPoller(
-      { fetchPage: async () => ({ vehicles: [], next_cursor: null }), fetchHistory: async () => [] },
-      e2eStore,
-      clock,
-      pino({ level: 'silent' }),
-      { pageSize: 100, maxPages: 1, backoffMs: 1, maxBackoffMs: 1 },
-    );
+    const ingest = new TelemetryIngest(e2eStore, clock, pino({ level: 'silent' }));
     let round = 0;
     const ingestRate = (inFlight: number) =>
       medianRateAsync(async () => {
@@ -257,12 +251,12 @@ async function main(): Promise<void> {
         const raw = Array.from({ length: n }, (_, i) => JSON.stringify(sampleOf(vinOf(base + i), clock.now() - 1000, i)));
         const elapsed = stopwatch();
         const parsed = raw.map((r) => JSON.parse(r) as unknown);
-        await poller.ingest(parsed);
+        // One ingest path: validated (and the vehicles recorded) once, then applied as the history fetch does.
+        const { accepted } = await ingest.live(parsed, INGEST_SOURCES.poll);
+        if (accepted.length !== n) throw new Error(`${n - accepted.length} samples refused`);
         const results = await inWindows(n, inFlight, (i) => {
-          const item = parsed[i];
-          const v = validateSample(item, clock.now());
-          if (!v.ok) throw new Error(v.rejection.message);
-          return applier.apply({ vin: v.sample.vin }, { type: 'telemetry_received', samples: [item as never] });
+          const sample = accepted[i]!;
+          return applier.apply({ vin: sample.vin }, { type: 'telemetry_received', samples: [sampleToWire(sample)] });
         });
         const seconds = elapsed();
         const notApplied = results.find((r) => r.status !== 'applied');

@@ -4,6 +4,19 @@
 import type { Component, TelemetrySampleWire } from './telemetry.js';
 import type { Urgency } from './urgency.js';
 
+/**
+ * The largest encoded envelope (JSON of header and payload, in bytes) any producer may publish: NATS
+ * refuses payloads over 1 MB by default (`max_payload`), so Pitwall stays under that on every transport.
+ */
+export const MAX_MESSAGE_BYTES = 1_000_000;
+
+/**
+ * Bytes of encoded samples one analysis request carries at most: the most recent ones that fit (a bounded
+ * window, not the whole history). Half the message limit leaves room for the header, `since` and growth;
+ * a fortnight of hourly samples of a vehicle (about 320 KB) fits whole.
+ */
+export const MAX_ANALYSIS_SAMPLE_BYTES = 512 * 1024;
+
 export interface PredictedFailure {
   component: Component;
   mode: string;
@@ -51,6 +64,10 @@ export interface AnalysisResult {
 
 export interface AnalysisRequest {
   vin: string;
+  /**
+   * Validated samples (ingest converted them to canonical units and quarantined the rest), oldest first:
+   * the vehicle's most recent ones, at most `MAX_ANALYSIS_SAMPLE_BYTES` of them encoded.
+   */
   samples: TelemetrySampleWire[];
   /**
    * Epoch ms of the vehicle's last service, when it had one: what the analysis remembers of the vehicle

@@ -7,6 +7,7 @@ import { SIGNALS } from '../core/telemetry.js';
 import { createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import { FleetPoller } from './fleet-poller.js';
+import { TelemetryIngest } from './ingest.js';
 import { createTelematicsClient } from './telematics-client.js';
 
 const T0 = Date.parse('2026-04-01T12:00:00Z');
@@ -62,8 +63,10 @@ describe('FleetPoller against a real HTTP server', () => {
     await store.close();
   });
 
+  const silent = pino({ level: 'silent' });
+  const ingestOf = (clock: ManualClock) => new TelemetryIngest(store, clock, silent);
   const poller = (maxBytes?: number) =>
-    new FleetPoller(createTelematicsClient(url, 2000, maxBytes), store, new ManualClock(T0), pino({ level: 'silent' }), {
+    new FleetPoller(createTelematicsClient(url, 2000, maxBytes), ingestOf(new ManualClock(T0)), store, silent, {
       pageSize: 2,
       maxPages: 10,
       backoffMs: 1000,
@@ -88,7 +91,7 @@ describe('FleetPoller against a real HTTP server', () => {
 
   it('counts a bad sample once, though every poll until a newer one sees it again', async () => {
     const clock = new ManualClock(T0);
-    const p = new FleetPoller(createTelematicsClient(url, 2000), store, clock, pino({ level: 'silent' }), {
+    const p = new FleetPoller(createTelematicsClient(url, 2000), ingestOf(clock), store, silent, {
       pageSize: 10,
       maxPages: 10,
       backoffMs: 1000,
@@ -110,7 +113,7 @@ describe('FleetPoller against a real HTTP server', () => {
   it('counts a bad sample once across a poll that failed half way, its retry, and a restart', async () => {
     const clock = new ManualClock(T0);
     const make = () =>
-      new FleetPoller(createTelematicsClient(url, 2000), store, clock, pino({ level: 'silent' }), {
+      new FleetPoller(createTelematicsClient(url, 2000), ingestOf(clock), store, silent, {
         pageSize: 1,
         maxPages: 10,
         backoffMs: 1000,

@@ -1,18 +1,79 @@
 /**
- * The one telemetry ingest path (DESIGN: Ingest): validates raw samples from any source (the fleet
- * poll, the history fetch, MQTT), quarantines each reject with its reason, and returns the accepted
- * samples. A sample's identity is its content, so the store keeps and counts a bad sample once however
- * many sources bring it and however often: the poll sees a vehicle's latest sample until a newer one
- * exists, and analysis windows overlap by days.
+ * The one telemetry ingest path (DESIGN: Ingest): every source of telemetry (the fleet poll, a case's
+ * history fetch, MQTT) hands its raw samples to `TelemetryIngest`, which validates each sample once,
+ * quarantines each reject with its reason, counts it once, and returns the accepted samples, converted to
+ * canonical units. Nothing downstream validates them again: what ingest accepted is data.
+ *
+ * A sample's identity is its content, so the store keeps and counts a bad sample once however many sources
+ * bring it and however often: the poll sees a vehicle's latest sample until a newer one exists, and
+ * analysis windows overlap by days.
  */
 import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
 import { validateSample, type Rejection, type TelemetrySample } from '../core/telemetry.js';
 import type { QuarantinedSample, Store } from '../store/port.js';
+
+/** Where samples come from, kept with each reject. */
+export const INGEST_SOURCES = {
+  /** The telematics API's paged fleet poll. */
+  poll: 'telematics_api',
+  /** A case's fetch of its vehicle's history from the telematics API. */
+  history: 'telematics_history',
+  /** Vehicles publishing on `vehicles/+/telemetry`. */
+  mqtt: 'mqtt',
+} as const;
+export type IngestSource = (typeof INGEST_SOURCES)[keyof typeof INGEST_SOURCES];
+
+export class TelemetryIngest {
+  constructor(
+    private readonly store: Pick<Store, 'quarantine' | 'upsertVehicles'>,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Samples a live source brings (the poll, MQTT), of any vehicles: the vehicles of the good ones are
+   * recorded (a new one becomes due for an analysis cycle).
+   */
+  async live(raw: readonly unknown[], source: IngestSource): Promise<IngestResult> {
+    const now = this.clock.now();
+    const r = await this.admit(raw, { now, source });
+    if (r.accepted.length > 0) {
+      await this.store.upsertVehicles(
+        r.accepted.map((s) => ({ vin: s.vin, lastSampleAt: s.ts })),
+        now,
+      );
+    }
+    return r;
+  }
+
+  /**
+   * One vehicle's history, fetched for its case: a valid sample of another vehicle is refused. The
+   * vehicle is known already (a case exists for it), so nothing is recorded about it.
+   */
+  history(raw: readonly unknown[], vin: string): Promise<IngestResult> {
+    return this.admit(raw, { now: this.clock.now(), source: INGEST_SOURCES.history, vin });
+  }
+
+  /** A response body refused unread (over the size limit): quarantined as one oversized input. */
+  refusedBody(source: IngestSource, body: { bytes: number; message: string }): Promise<void> {
+    return quarantineRefusedBody(this.store, { now: this.clock.now(), source, ...body });
+  }
+
+  private async admit(raw: readonly unknown[], opts: IngestOptions): Promise<IngestResult> {
+    const r = await ingestSamples(this.store, raw, opts);
+    if (r.quarantined > 0) {
+      this.log.debug({ rejected: r.rejected, quarantined: r.quarantined, source: opts.source, vin: opts.vin }, 'telemetry rejected');
+    }
+    return r;
+  }
+}
 
 export interface IngestOptions {
   /** Clock time of receipt: future timestamps are judged against it. */
   now: number;
-  /** Where the samples came from, kept with each reject (`telematics_api`, `telematics_history`, `mqtt`). */
+  /** Where the samples came from, kept with each reject. */
   source: string;
   /** The vehicle the samples were asked for: a valid sample of another VIN is refused (`invalid_vin`). */
   vin?: string;
@@ -26,7 +87,8 @@ export interface IngestResult {
   quarantined: number;
 }
 
-export async function ingestSamples(store: Store, raw: readonly unknown[], opts: IngestOptions): Promise<IngestResult> {
+/** Validates and quarantines one batch: the step `TelemetryIngest` runs for every source. */
+export async function ingestSamples(store: Pick<Store, 'quarantine'>, raw: readonly unknown[], opts: IngestOptions): Promise<IngestResult> {
   const accepted: TelemetrySample[] = [];
   const bad: QuarantinedSample[] = [];
   for (const item of raw) {
@@ -60,7 +122,7 @@ export async function ingestSamples(store: Store, raw: readonly unknown[], opts:
  * content to know it by: each refusal is its own event, stored and counted.
  */
 export async function quarantineRefusedBody(
-  store: Store,
+  store: Pick<Store, 'quarantine'>,
   opts: { now: number; source: string; bytes: number; message: string },
 ): Promise<void> {
   await store.quarantine([

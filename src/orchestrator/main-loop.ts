@@ -1,6 +1,6 @@
 /**
- * MainOrchestrationLoop: the seed's contract. It wires the fleet poll, analysis cycles, timers and the
- * outbox dispatcher around the decider; agents are reached only through the bus.
+ * MainOrchestrationLoop: the seed's contract. It wires the fleet poll, history fetches, analysis cycles,
+ * timers and the outbox dispatcher around the decider; agents are reached only through the bus.
  */
 import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
@@ -12,9 +12,11 @@ import type { Bus, Subscription } from '../bus/port.js';
 import { EnvelopeFactory } from '../bus/signing.js';
 import type { Store } from '../store/port.js';
 import { timerInboundId } from '../store/timer-inbound.js';
-import { DecisionApplier, type ApplyResult } from './applier.js';
+import { DecisionApplier, INTERNAL_FETCH_CHANNEL, type ApplyResult } from './applier.js';
 import { OutboxDispatcher } from './dispatcher.js';
 import { FleetPoller } from './fleet-poller.js';
+import { HistoryFetcher } from './history-fetcher.js';
+import { TelemetryIngest } from './ingest.js';
 import { INFORMATIONAL_TYPES, toEvent } from './inbound.js';
 import { buildStatistics, buildStatus, type Statistics, type WorkflowStatus } from './status.js';
 import { resolveOptions, type OrchestratorOptions, type ResolvedOrchestratorOptions } from './options.js';
@@ -57,6 +59,7 @@ export class MainOrchestrationLoop {
   private readonly applier: DecisionApplier;
   private readonly dispatcher: OutboxDispatcher;
   private readonly poller: FleetPoller;
+  private readonly fetcher: HistoryFetcher;
   private readonly circuit: TelematicsCircuit;
   /** Clock time until which waiting cases' timeouts were last pushed out during an outage. */
   private deferredUntil = -Infinity;
@@ -98,21 +101,32 @@ export class MainOrchestrationLoop {
       this.bus,
       EnvelopeFactory.fromKeyRing(AGENTS.orchestrator, opts.keys, this.clock),
       this.clock,
-      telematics,
-      this.applier,
       this.log,
+      { batchSize: 200, leaseMs: this.options.leaseMs },
+      { [INTERNAL_FETCH_CHANNEL]: (row) => this.fetcher.take(row) },
+    );
+    // Every telemetry source goes through one ingest: the fleet poll, the history fetch (and MQTT).
+    const ingest = new TelemetryIngest(this.store, this.clock, this.log);
+    this.fetcher = new HistoryFetcher(
       {
-        batchSize: 200,
-        leaseMs: this.options.leaseMs,
-        fetchConcurrency: this.options.fetchConcurrency,
-        analysisWindowMs: this.options.analysisWindowMs,
-        maxSamplesPerFetch: 2000,
+        store: this.store,
+        clock: this.clock,
+        telematics,
+        circuit: this.circuit,
+        ingest,
+        applier: this.applier,
+        publish: (effects, cause) => this.dispatcher.publishEffects(effects, cause),
+        log: this.log,
+      },
+      {
+        concurrency: this.options.fetchConcurrency,
+        windowMs: this.options.analysisWindowMs,
+        maxSamples: 2000,
         outageRetryMs: outageFirstMs,
         outageRetryMaxMs: outageMaxMs,
       },
-      this.circuit,
     );
-    this.poller = new FleetPoller(telematics, this.store, this.clock, this.log, {
+    this.poller = new FleetPoller(telematics, ingest, this.store, this.log, {
       pageSize: this.options.pageSize,
       maxPages: 10_000,
       backoffMs: outageFirstMs,
@@ -188,7 +202,7 @@ export class MainOrchestrationLoop {
 
   /** Whether the telematics API is reachable, and how many cases' fetches wait for it. */
   get telematics(): CircuitSnapshot & { held_fetches: number } {
-    return { ...this.circuit.snapshot(), held_fetches: this.dispatcher.heldFetches };
+    return { ...this.circuit.snapshot(), held_fetches: this.fetcher.heldFetches };
   }
 
   /**
@@ -243,6 +257,7 @@ export class MainOrchestrationLoop {
       const now = this.clock.now();
       if (!this.circuit.closed) await this.deferTelemetryTimeouts(now);
       await Promise.all([this.fireTimers(now), this.circuit.closed ? this.startCycles() : undefined]);
+      this.fetcher.releaseHeld();
       await this.dispatcher.wake();
     } catch (err) {
       this.handleError(null, err as Error);
