@@ -6,6 +6,7 @@ import type { AnalysisRequest, AnalysisResult } from '../core/payloads.js';
 import { SIGNALS, sampleToWire } from '../core/telemetry.js';
 import { verifyEnvelope, keyRingFromSecret } from '../bus/signing.js';
 import { createDataAnalysisAgent, type AgentFailedPayload } from './agent.js';
+import type { AnalysisResultWithQuality } from './analyze.js';
 import { FakeBus, TEST_SECRET, requestEnvelope, testContext } from '../bus/testing/fake-bus.js';
 import { T0, TEST_VIN, lastTs, series } from './testing/series.js';
 
@@ -42,16 +43,19 @@ describe('data analysis agent', () => {
     expect(result.predicted_days_to_failure).toBeGreaterThan(0);
   });
 
-  it('excludes invalid samples and samples of another vehicle, and analyses the rest', async () => {
+  it('excludes samples not of the request’s shape, of another vehicle or after the analysis time, and analyses the rest', async () => {
     const { samples, clock, bus } = await setup();
     const wire: unknown[] = samples.map(sampleToWire);
     wire.push({ vin: TEST_VIN, timestamp: 'yesterday', signals: {} });
-    wire.push({ vin: TEST_VIN, timestamp: new Date(T0).toISOString(), signals: { [SIGNALS.coolantTemp]: 900 } });
+    // A request carries canonical units (ingest converted them); the agent does not convert again.
+    wire.push({ vin: TEST_VIN, timestamp: new Date(T0).toISOString(), signals: { [SIGNALS.coolantTemp]: 194 }, units: { [SIGNALS.coolantTemp]: 'fahrenheit' } });
     wire.push({ ...sampleToWire(samples[0]!), vin: '2HGCM82633A004352' });
     wire.push({ ...sampleToWire(samples[0]!), timestamp: new Date(clock.now() + 2 * DAY).toISOString() });
     await bus.publish(CHANNELS.analysisRequest, requestEnvelope(clock, 'analysis_request', AGENTS.dataAnalysis, { vin: TEST_VIN, samples: wire }));
     await bus.drain();
-    expect((bus.on(CHANNELS.analysisResult)[0]!.payload as AnalysisResult).samples_analyzed).toBe(80);
+    const result = bus.on(CHANNELS.analysisResult)[0]!.payload as AnalysisResultWithQuality;
+    expect(result.samples_analyzed).toBe(80);
+    expect(result.data_quality!.excluded).toEqual({ invalid_timestamp: 1, unknown_unit: 1, other_vin: 1, future_timestamp: 1 });
   });
 
   it.each([

@@ -1,11 +1,14 @@
-/** The data-analysis agent: validates the samples of a request, analyses them, answers on the result channel. */
+/**
+ * The data-analysis agent: reads a request (the message's shape, not a second validation of its samples:
+ * see `readRequestSample`), analyses it, answers on the result channel.
+ */
 import { channelAgent, type Agent, type AgentContext } from '../bus/agent.js';
 import type { Envelope } from '../core/envelope.js';
 import { AGENTS, CHANNELS } from '../core/envelope.js';
-import { validateSample, type TelemetrySample } from '../core/telemetry.js';
+import type { TelemetrySample } from '../core/telemetry.js';
 import { analyzeVehicle, type AnalysisResultWithQuality, type AnalyzeOptions } from './analyze.js';
 import { DEFAULT_MAX_VEHICLES, HistoryStore } from './history.js';
-import { parseAnalysisRequest } from './request.js';
+import { parseAnalysisRequest, readRequestSample } from './request.js';
 
 export interface DataAnalysisAgentOptions extends AnalyzeOptions {
   /** Requests analysed at once. @default 4 */
@@ -14,7 +17,7 @@ export interface DataAnalysisAgentOptions extends AnalyzeOptions {
   maxAttempts?: number;
   /** @default 100 000 */
   maxSamples?: number;
-  /** A request whose JSON would be larger than this is refused unread. @default 8 MiB */
+  /** A request whose JSON would be larger than this is refused unread. @default MAX_MESSAGE_BYTES (1 MB) */
   maxRequestBytes?: number;
   /** Vehicles whose history and normal the agent remembers; the least recently analysed is forgotten first. @default 100 000 */
   maxTrackedVehicles?: number;
@@ -47,13 +50,12 @@ export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAge
     const valid: TelemetrySample[] = [];
     const rejected = new Map<string, number>();
     for (const raw of samples) {
-      const v = validateSample(raw, now);
-      const reason = !v.ok ? v.rejection.reason : v.sample.vin !== vin ? 'other_vin' : null;
-      if (v.ok && reason === null) {
-        valid.push(v.sample);
+      const r = readRequestSample(raw, vin, now);
+      if (r.ok) {
+        valid.push(r.sample);
         // Signals Pitwall does not know are dropped, not fatal; each dropped reading is counted.
-        if (v.ignoredSignals.length > 0) rejected.set('unknown_signal', (rejected.get('unknown_signal') ?? 0) + v.ignoredSignals.length);
-      } else if (reason) rejected.set(reason, (rejected.get(reason) ?? 0) + 1);
+        if (r.unknownSignals > 0) rejected.set('unknown_signal', (rejected.get('unknown_signal') ?? 0) + r.unknownSignals);
+      } else rejected.set(r.reason, (rejected.get(r.reason) ?? 0) + 1);
     }
     if (rejected.size > 0) {
       log.warn({ correlation_id: env.header.correlation_id, vin, rejected: Object.fromEntries(rejected) }, 'samples excluded from analysis');
