@@ -77,6 +77,53 @@ describe('data analysis agent', () => {
     expect(p.vin).toBe(vin);
   });
 
+  it('gives the same predictions from two instances as from one when the sender keeps each vehicle’s memory', async () => {
+    // A gearbox warming 0.3 °C a day: only a month of remembered days shows the trend.
+    let seed = 7;
+    const wobble = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 3;
+    const all = series({ days: 40, perDay: 6, signals: (day) => ({ [SIGNALS.speed]: 60, [SIGNALS.transmissionTemp]: 85 + 0.3 * day + wobble() }) });
+    const clock = new ManualClock(T0);
+    const bus = new FakeBus();
+    const one = createDataAnalysisAgent(testContext(AGENTS.dataAnalysis, bus, clock));
+    const twoBuses = [new FakeBus(), new FakeBus()];
+    for (const b of twoBuses) await createDataAnalysisAgent(testContext(AGENTS.dataAnalysis, b, clock)).start();
+    await one.start();
+    const forgetful = new FakeBus();
+    await createDataAnalysisAgent(testContext(AGENTS.dataAnalysis, forgetful, clock)).start();
+    let kept: string | null = null;
+    const oneResults: AnalysisResult[] = [];
+    const twoResults: AnalysisResult[] = [];
+    const noMemory: AnalysisResult[] = [];
+    for (let d = 14, i = 0; d <= 40; d += 2, i++) {
+      clock.set(T0 + d * DAY);
+      const samples = all.filter((s) => s.ts > T0 + (d - 14) * DAY && s.ts <= T0 + d * DAY).map(sampleToWire);
+      const ask = async (b: FakeBus, payload: AnalysisRequest): Promise<AnalysisResult> => {
+        await b.publish(CHANNELS.analysisRequest, requestEnvelope(clock, 'analysis_request', AGENTS.dataAnalysis, payload));
+        await b.drain();
+        return b.on(CHANNELS.analysisResult).at(-1)!.payload as AnalysisResult;
+      };
+      oneResults.push(await ask(bus, { vin: TEST_VIN, samples }));
+      // Alternate instances; the memory travels with the request and comes back with the result.
+      const r = await ask(twoBuses[i % 2]!, { vin: TEST_VIN, samples, memory: kept });
+      kept = r.memory ?? null;
+      twoResults.push(r);
+      noMemory.push(await ask(forgetful, { vin: TEST_VIN, samples, memory: null }));
+    }
+    const essence = (r: AnalysisResult) => ({ anomalies: r.anomalies, failures: r.predicted_failures, days: r.predicted_days_to_failure });
+    expect(twoResults.map(essence)).toEqual(oneResults.map(essence));
+    expect(kept).toMatch(/^h1\./);
+    // Without the memory the month-long trend is not seen: the memory is what made the two agree.
+    expect(noMemory.map(essence)).not.toEqual(oneResults.map(essence));
+    expect(oneResults.at(-1)!.memory).toBeUndefined();
+  });
+
+  it('refuses a memory that is not a snapshot string', async () => {
+    const { clock, bus } = await setup();
+    await bus.publish(CHANNELS.analysisRequest, requestEnvelope(clock, 'analysis_request', AGENTS.dataAnalysis, { vin: TEST_VIN, samples: [], memory: 42 }));
+    await bus.drain();
+    expect((bus.on(CHANNELS.systemError)[0]!.payload as AgentFailedPayload).error).toMatch(/memory must be null or a snapshot string/);
+  });
+
   it('stops listening when stopped', async () => {
     const { bus, agent } = await setup();
     expect(bus.subscriptionCount).toBe(1);

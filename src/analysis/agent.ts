@@ -46,7 +46,7 @@ export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAge
       await ctx.bus.publish(CHANNELS.systemError, ctx.envelopes.reply(env, 'agent_failed', payload));
       return;
     }
-    const { vin, samples, since } = parsed.value;
+    const { vin, samples, since, memory: snapshot } = parsed.value;
     const valid: TelemetrySample[] = [];
     const rejected = new Map<string, number>();
     for (const raw of samples) {
@@ -61,8 +61,19 @@ export function createDataAnalysisAgent(ctx: AgentContext, opts: DataAnalysisAge
       log.warn({ correlation_id: env.header.correlation_id, vin, rejected: Object.fromEntries(rejected) }, 'samples excluded from analysis');
     }
     const intake = { received: samples.length, rejected: Object.fromEntries(rejected) };
+    // The sender keeps the vehicle's memory (a field present, null for none yet): this agent holds it only
+    // for the analysis, so every instance answers alike. Restore, analyse and snapshot run in one turn.
+    const keptBySender = snapshot !== undefined;
+    if (keptBySender) {
+      if (snapshot === null) history.forget(vin);
+      else if (!history.restore(vin, snapshot)) log.info({ vin }, 'vehicle memory of another layout dropped; its normal is learned again');
+    }
     const memory = { store: history, vin, ...(since !== undefined ? { since } : {}) };
     const result: AnalysisResultWithQuality = { ...analyzeVehicle(valid, now, opts, intake, memory), vin };
+    if (keptBySender) {
+      result.memory = history.snapshot(vin);
+      history.forget(vin);
+    }
     log.debug({ vin, samples: valid.length, failures: result.predicted_failures.length }, 'analysis done');
     await ctx.bus.publish(CHANNELS.analysisResult, ctx.envelopes.reply(env, 'analysis_result', result));
   }

@@ -98,6 +98,36 @@ describe('HistoryStore', () => {
     expect(store.size).toBe(2);
     expect(() => new HistoryStore({ maxVehicles: 0 })).toThrow(/maxVehicles/);
   });
+
+  it('hands a vehicle’s memory to another store as a snapshot that restores it exactly', () => {
+    const a = new HistoryStore();
+    const slot = a.slot(rule, TRANS)!;
+    const rand = prng(5);
+    a.vehicle('A').record(slot, Array.from({ length: 20 }, (_, d) => ({ t: at(d), v: 85 + noise(rand, 0.5) })), day0 + 20);
+    const snap = a.snapshot('A')!;
+    expect(a.snapshot('nobody')).toBeNull();
+    expect(snap.length).toBeLessThan(3000);
+    const b = new HistoryStore();
+    expect(b.restore('A', snap)).toBe(true);
+    const restored = b.vehicle('A');
+    expect(restored.older(b.slot(rule, TRANS)!, day0 + 100)).toEqual(a.vehicle('A').older(slot, day0 + 100));
+    expect(restored.baseline(b.slot(rule, TRANS)!)).toEqual(a.vehicle('A').baseline(slot));
+    expect(b.snapshot('A')).toBe(snap);
+  });
+
+  it('drops a snapshot written under other rules or damaged, instead of misreading it', () => {
+    const a = new HistoryStore();
+    a.vehicle('A').record(a.slot(rule, TRANS)!, [{ t: at(0), v: 90 }], day0 + 1);
+    const snap = a.snapshot('A')!;
+    const otherRules = new HistoryStore({ rules: SIGNAL_RULES.filter((r) => r.id !== 'transmission_over_temperature') });
+    expect(otherRules.restore('A', snap)).toBe(false);
+    expect(otherRules.has('A')).toBe(false);
+    const b = new HistoryStore();
+    expect(b.restore('A', snap.slice(0, -8))).toBe(false);
+    expect(b.restore('A', 'h0.x.AAAA')).toBe(false);
+    expect(b.restore('A', 'garbage')).toBe(false);
+    expect(b.has('A')).toBe(false);
+  });
 });
 
 describe('analysis with memory', () => {

@@ -9,6 +9,7 @@
  * rule's `resolution`), and the store keeps at most `maxVehicles` vehicles, forgetting the least
  * recently analysed one first (it relearns from its next requests).
  */
+import { createHash } from 'node:crypto';
 import { DAY } from '../core/clock.js';
 import { SIGNAL_RULES, type SignalRule } from './rules/thresholds.js';
 import type { Point } from './trend.js';
@@ -55,9 +56,18 @@ export class VehicleHistory {
   private readonly data: Int16Array;
   private readonly slots: number;
 
-  constructor(slots: number) {
+  constructor(slots: number, data?: Int16Array) {
     this.slots = slots;
-    this.data = new Int16Array(HISTORY_DAYS + slots * HISTORY_DAYS + 3 * slots).fill(MISSING);
+    const length = HISTORY_DAYS + slots * HISTORY_DAYS + 3 * slots;
+    if (data && data.length !== length) throw new RangeError(`a vehicle history of ${slots} slots holds ${length} values, got ${data.length}`);
+    this.data = data ?? new Int16Array(length).fill(MISSING);
+  }
+
+  /** The state as bytes (little-endian Int16), for `HistoryStore.restore`. */
+  toBytes(): Buffer {
+    const out = Buffer.alloc(this.data.byteLength);
+    for (let i = 0; i < this.data.length; i++) out.writeInt16LE(this.data[i]!, i * 2);
+    return out;
   }
 
   /** Bytes of state (the typed array's payload). */
@@ -161,9 +171,20 @@ export interface HistoryStoreOptions {
   rules?: readonly SignalRule[];
 }
 
+/**
+ * A vehicle's memory as it travels between processes: `h1.<layout>.<base64 state>`. The layout is a
+ * fingerprint of what each value means (days kept, the rules' signals and resolutions): a memory written
+ * under other rules is not misread but dropped, and the vehicle's normal relearned.
+ */
+export type VehicleMemorySnapshot = string;
+
+const SNAPSHOT_VERSION = 'h1';
+
 /** Vehicle histories by VIN, least recently used first out. */
 export class HistoryStore {
   readonly slots: readonly SignalSlot[];
+  /** Fingerprint of the state layout these rules give (see VehicleMemorySnapshot). */
+  readonly layout: string;
   private readonly bySignal = new Map<SignalRule, Map<string, SignalSlot>>();
   private readonly vehicles = new Map<string, VehicleHistory>();
   private readonly maxVehicles: number;
@@ -172,6 +193,10 @@ export class HistoryStore {
     this.maxVehicles = opts.maxVehicles ?? DEFAULT_MAX_VEHICLES;
     if (!Number.isInteger(this.maxVehicles) || this.maxVehicles < 1) throw new RangeError(`maxVehicles must be an integer ≥ 1, got ${this.maxVehicles}`);
     this.slots = signalSlots(opts.rules);
+    this.layout = createHash('sha256')
+      .update(JSON.stringify([HISTORY_DAYS, BASELINE_DAYS, this.slots.map((s) => [s.rule.id, s.signal, s.rule.resolution])]))
+      .digest('base64url')
+      .slice(0, 12);
     for (const slot of this.slots) {
       const m = this.bySignal.get(slot.rule) ?? new Map<string, SignalSlot>();
       m.set(slot.signal, slot);
@@ -199,6 +224,36 @@ export class HistoryStore {
 
   has(vin: string): boolean {
     return this.vehicles.has(vin);
+  }
+
+  /** The vehicle's memory as a snapshot, or null when nothing is remembered of it. */
+  snapshot(vin: string): VehicleMemorySnapshot | null {
+    const h = this.vehicles.get(vin);
+    return h ? `${SNAPSHOT_VERSION}.${this.layout}.${h.toBytes().toString('base64')}` : null;
+  }
+
+  /**
+   * Takes a snapshot (from `snapshot`, possibly of another process) as the vehicle's memory. Returns
+   * false, remembering nothing of the vehicle, for one of another layout or that does not decode: the
+   * vehicle's normal is then learned again from its requests, as for a vehicle seen for the first time.
+   */
+  restore(vin: string, snapshot: VehicleMemorySnapshot): boolean {
+    this.vehicles.delete(vin);
+    const [version, layout, body] = snapshot.split('.');
+    if (version !== SNAPSHOT_VERSION || layout !== this.layout || body === undefined) return false;
+    const bytes = Buffer.from(body, 'base64');
+    const length = HISTORY_DAYS + this.slots.length * HISTORY_DAYS + 3 * this.slots.length;
+    if (bytes.length !== length * 2) return false;
+    const data = new Int16Array(length);
+    for (let i = 0; i < length; i++) data[i] = bytes.readInt16LE(i * 2);
+    this.vehicles.set(vin, new VehicleHistory(this.slots.length, data));
+    if (this.vehicles.size > this.maxVehicles) this.vehicles.delete(this.vehicles.keys().next().value!);
+    return true;
+  }
+
+  /** Forgets the vehicle (after its memory was handed back to whoever keeps it). */
+  forget(vin: string): void {
+    this.vehicles.delete(vin);
   }
 }
 

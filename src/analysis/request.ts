@@ -54,7 +54,12 @@ export interface RawAnalysisRequest {
   samples: unknown[];
   /** epoch ms of the vehicle's last service, if any */
   since?: number;
+  /** Absent: the agent keeps the vehicle's memory; null or a snapshot: the sender keeps it (AnalysisRequest.memory). */
+  memory?: string | null;
 }
+
+/** A memory snapshot is about 1.5 KB; anything far larger is not one. */
+export const MAX_MEMORY_CHARS = 64 * 1024;
 
 export function parseAnalysisRequest(
   payload: unknown,
@@ -79,7 +84,14 @@ export function parseAnalysisRequest(
   if (since !== undefined && since !== null && !(typeof since === 'number' && Number.isFinite(since) && since >= 0)) {
     return { ok: false, error: 'invalid_payload: since must be epoch milliseconds (a number ≥ 0) when given', vin };
   }
-  return { ok: true, value: typeof since === 'number' ? { vin, samples, since } : { vin, samples } };
+  const memory = p['memory'];
+  if (memory !== undefined && memory !== null && !(typeof memory === 'string' && memory.length <= MAX_MEMORY_CHARS)) {
+    return { ok: false, error: `invalid_payload: memory must be null or a snapshot string of at most ${MAX_MEMORY_CHARS} characters when given`, vin };
+  }
+  return {
+    ok: true,
+    value: { vin, samples, ...(typeof since === 'number' ? { since } : {}), ...(memory !== undefined ? { memory } : {}) },
+  };
 }
 
 /** Why a sample of a request is left out of the analysis (counted in `data_quality.excluded`). */

@@ -60,6 +60,11 @@ export interface AnalysisResult {
   samples_analyzed: number;
   model_version: string;
   data_quality?: DataQuality;
+  /**
+   * The vehicle's analysis memory after this analysis (see AnalysisRequest.memory), for the orchestrator
+   * to keep; present when the request carried a `memory` field.
+   */
+  memory?: string | null;
 }
 
 export interface AnalysisRequest {
@@ -74,6 +79,13 @@ export interface AnalysisRequest {
    * from before it (daily levels, its learned normal) describes parts since replaced and is forgotten.
    */
   since?: number;
+  /**
+   * What the analysis remembers of the vehicle (its daily levels over a month and its learned normal, an
+   * opaque snapshot of about 1.5 KB), kept by the orchestrator in its store and sent with each request:
+   * null for a vehicle not yet remembered. With it, any analysis agent instance gives the same
+   * prediction, and the memory survives restarts; without the field, the agent remembers the vehicle itself.
+   */
+  memory?: string | null;
 }
 
 export const ENGAGEMENT_KINDS = ['initial', 'reminder', 'escalation'] as const;
