@@ -16,7 +16,7 @@ import {
 } from '../core/workflow.js';
 import type { ServiceLabel } from '../core/payloads.js';
 import { newMessageId } from '../bus/signing.js';
-import type { CommitOutcome, DecisionCommit, OutboxRow, Store, TimerChange } from '../store/port.js';
+import type { CommitOutcome, DecisionCommit, FiredTimer, OutboxRow, Store, TimerChange } from '../store/port.js';
 
 export const INTERNAL_FETCH_CHANNEL = 'internal.telemetry.fetch';
 
@@ -31,6 +31,8 @@ export interface ApplyTarget {
 export interface ApplyMeta {
   /** Id of the message (or timer, or API request) that caused the event: applied at most once. */
   inboundId?: string;
+  /** The timer whose firing caused the event: deleted when the decision commits. */
+  firedTimer?: FiredTimer;
   causationId?: string | null;
 }
 
@@ -314,6 +316,7 @@ export function commitOf(
     timers,
     counters,
     ...(meta.inboundId ? { inboundId: meta.inboundId } : {}),
+    ...(meta.firedTimer ? { firedTimer: meta.firedTimer } : {}),
     ...(labels.length > 0 ? { labels } : {}),
   };
 }

@@ -314,7 +314,7 @@ export class MainOrchestrationLoop {
           this.applier.apply(
             { vin: t.vin, correlationId: t.correlationId },
             { type: 'timer_fired', timer: t.name, seq: t.seq },
-            { inboundId },
+            { inboundId, firedTimer: { name: t.name, seq: t.seq } },
           ),
         );
         // A duplicate firing's decision is already committed (another process, or this one before a

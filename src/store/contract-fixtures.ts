@@ -65,6 +65,7 @@ export interface DecisionParts {
   timers?: TimerChange[];
   counters?: DecisionCommit['counters'];
   inboundId?: string;
+  firedTimer?: DecisionCommit['firedTimer'];
   transitions?: Transition[];
   labels?: DecisionCommit['labels'];
 }
@@ -83,6 +84,7 @@ export function decision(before: Workflow | null, after: Workflow, parts: Decisi
     counters: parts.counters ?? [],
   };
   if (parts.inboundId !== undefined) commit.inboundId = parts.inboundId;
+  if (parts.firedTimer !== undefined) commit.firedTimer = parts.firedTimer;
   if (parts.labels !== undefined) commit.labels = parts.labels;
   return commit;
 }

@@ -5,7 +5,7 @@
  * be idempotent). `cleanup` runs after `close()`, for example to drop a test schema or file.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WORKFLOW_STATES, type Workflow } from '../core/workflow.js';
+import { WORKFLOW_STATES, type TimerName, type Workflow } from '../core/workflow.js';
 import { labelsContract } from './contract-labels.js';
 import { listingContract } from './contract-listing.js';
 import { quarantineContract } from './contract-quarantine.js';
@@ -293,28 +293,69 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
           }),
         ]);
         const cid = wf.correlationId;
+        const firing = (name: TimerName, seq: number, dueAt = T0 + 100) => ({
+          inboundId: timerInboundId({ correlationId: cid, name, seq, dueAt }),
+          firedTimer: { name, seq },
+        });
         const b = next(a);
         // A reminder: fired response_deadline seq 4, re-set under the same name and seq.
         const reminder = decision(a, b, {
-          inboundId: timerInboundId({ correlationId: cid, name: 'response_deadline', seq: 4 }),
+          ...firing('response_deadline', 4),
           timers: [{ kind: 'set', name: 'response_deadline', dueAt: T0 + 900, seq: 4 }],
         });
         expect(await store.commitDecisions([reminder])).toEqual(['committed']);
         const c = next(b);
-        const staleFire = decision(b, c, {
-          inboundId: timerInboundId({ correlationId: cid, name: 'state_timeout', seq: 3 }),
-        });
+        const staleFire = decision(b, c, firing('state_timeout', 3));
         expect(await store.commitDecisions([staleFire])).toEqual(['committed']);
         expect((await store.claimDueTimers(T0 + 1e9, 10, 50)).map((t) => [t.name, t.dueAt])).toEqual([
           ['state_timeout', T0 + 100],
           ['response_deadline', T0 + 900],
         ]);
+        // A refused decision leaves its timer: it is claimed again once its lease ends.
+        const refused = decision(a, next(a), firing('state_timeout', 4));
+        expect(await store.commitDecisions([refused])).toEqual(['conflict']);
+        expect((await store.claimDueTimers(T0 + 2e9, 10, 50)).map((t) => t.name)).toEqual(['state_timeout', 'response_deadline']);
         const d = next(c);
-        const fired = decision(c, d, {
-          inboundId: timerInboundId({ correlationId: cid, name: 'state_timeout', seq: 4 }),
-        });
+        const fired = decision(c, d, firing('state_timeout', 4));
         expect(await store.commitDecisions([fired])).toEqual(['committed']);
-        expect((await store.claimDueTimers(T0 + 2e9, 10, 50)).map((t) => t.name)).toEqual(['response_deadline']);
+        expect((await store.claimDueTimers(T0 + 3e9, 10, 50)).map((t) => t.name)).toEqual(['response_deadline']);
+        // The timer is named by the commit, not read from the inbound id: a decision that names none deletes none.
+        const e = next(d);
+        await store.commitDecisions([
+          decision(d, e, { timers: [{ kind: 'set', name: 'retry', dueAt: T0 + 100, seq: 5 }] }),
+        ]);
+        await store.commitDecisions([
+          decision(e, next(e), { inboundId: timerInboundId({ correlationId: cid, name: 'retry', seq: 5, dueAt: T0 + 100 }) }),
+        ]);
+        expect((await store.claimDueTimers(T0 + 4e9, 10, 50)).map((t) => t.name)).toEqual(['retry', 'response_deadline']);
+      });
+
+      it('a clear in the decision a timer caused deletes every timer of the workflow, then its sets stand', async () => {
+        const wf = await open(1);
+        const a = next(wf);
+        await store.commitDecisions([
+          decision(wf, a, {
+            timers: [
+              { kind: 'set', name: 'response_deadline', dueAt: T0 + 100, seq: 1 },
+              { kind: 'set', name: 'state_timeout', dueAt: T0 + 200, seq: 1 },
+            ],
+          }),
+        ]);
+        const b = next(a, { state: 'engaging_customer' });
+        await store.commitDecisions([
+          decision(a, b, {
+            firedTimer: { name: 'response_deadline', seq: 1 },
+            timers: [
+              { kind: 'set', name: 'retry', dueAt: T0 + 300, seq: 2 },
+              { kind: 'clear' },
+              { kind: 'set', name: 'state_timeout', dueAt: T0 + 400, seq: 2 },
+              { kind: 'set', name: 'state_timeout', dueAt: T0 + 500, seq: 3 },
+            ],
+          }),
+        ]);
+        expect(await store.claimDueTimers(T0 + 1e9, 10, 50)).toEqual([
+          { correlationId: wf.correlationId, vin: wf.vin, name: 'state_timeout', dueAt: T0 + 500, seq: 3 },
+        ]);
       });
 
       it('postpones the named timers of workflows in the given states that are due before the new time', async () => {

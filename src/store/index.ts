@@ -1,10 +1,6 @@
-/** Public entry of the store: the port's types, the SQLite adapter's factory, cursors and errors. */
-export {
-  createSqliteStore,
-  DEFAULT_BUSY_TIMEOUT_MS,
-  QUARANTINE_RAW_MAX_CHARS,
-  SQLITE_CACHE_KIB,
-} from './sqlite/sqlite-store.js';
+/** Public entry of the store: the ports' types, the adapters' factories, cursors and errors. */
+export { createSqliteStore, DEFAULT_BUSY_TIMEOUT_MS, SQLITE_CACHE_KIB } from './sqlite/sqlite-store.js';
+export { QUARANTINE_RAW_MAX_CHARS } from './sql-store.js';
 export {
   InvalidCursorError,
   StoreArgumentError,
@@ -12,7 +8,7 @@ export {
   isInvalidCursor,
   isStoreArgumentError,
 } from './errors.js';
-export { parseTimerInboundId, timerInboundId } from './timer-inbound.js';
+export { timerInboundId } from './timer-inbound.js';
 export { rejectedCounter } from './port.js';
 export { decodeCursor, decodeLabelCursor, encodeCursor, encodeLabelCursor } from './cursor.js';
 
@@ -22,19 +18,30 @@ export type { FiredTimerKey } from './timer-inbound.js';
 export type { CursorPosition, LabelCursorPosition } from './cursor.js';
 export type {
   CommitOutcome,
+  CounterStore,
   DecisionCommit,
+  FiredTimer,
   LabelCounts,
+  LabelStore,
   LabelPage,
   LabelQuery,
+  MetaStore,
   OutboxRow,
+  OutboxStore,
   PurgeResult,
   QuarantineResult,
+  QuarantineStore,
   QuarantinedSample,
+  RetentionStore,
   Store,
+  StoreLifecycle,
   TimerChange,
   TimerRow,
+  TimerStore,
   TransitionQuery,
   VehicleRow,
+  VehicleStore,
   WorkflowFilter,
   WorkflowPage,
+  WorkflowStore,
 } from './port.js';

@@ -1,7 +1,9 @@
 /**
- * The Store port (DESIGN §2, STYLE 2): small and domain-shaped. Each adapter keeps its SQL in one
- * `plans` module and does its own transactions, so a workflow row, its transitions, its outbox rows,
- * its timers and the inbound message id always commit together or not at all.
+ * The Store's ports (DESIGN §2, STYLE 2): one small, domain-shaped interface per capability, so a
+ * caller names only what it uses and a new module (insights, the audit log) adds its own port instead
+ * of growing one. `Store` is all of them with the lifecycle; each adapter implements it whole. The
+ * writes that must agree (a workflow row, its transitions, its outbox rows, its timers and the inbound
+ * message id) are one port call, `commitDecisions`, that commits together or not at all.
  */
 import type { Counter, Effect, TimerName, Transition, Workflow, WorkflowState } from '../core/workflow.js';
 import type { Priority } from '../core/envelope.js';
@@ -21,6 +23,12 @@ export interface DecisionCommit {
   /** The bus message (or timer / API call id) that caused the decision; a second commit with it is a duplicate. */
   inboundId?: string;
   /**
+   * The timer whose firing caused the decision. It is deleted when the decision commits, in the same
+   * transaction and before the decision's own timer changes (which may set it again), and only if it
+   * still has `seq`: a timer set again since it fired has a newer seq and stays.
+   */
+  firedTimer?: FiredTimer;
+  /**
    * Service findings kept as training labels. A label whose (correlation_id, component) is stored
    * already is not written again. Labels outlive every retention purge.
    */
@@ -28,6 +36,11 @@ export interface DecisionCommit {
 }
 
 export type CommitOutcome = 'committed' | 'duplicate' | 'conflict';
+
+export interface FiredTimer {
+  name: TimerName;
+  seq: number;
+}
 
 export type TimerChange = { kind: 'set'; name: TimerName; dueAt: number; seq: number } | { kind: 'clear' };
 
@@ -134,10 +147,14 @@ export function rejectedCounter(reason: RejectionReason): string {
   return `telemetry_rejected:${reason}`;
 }
 
-export interface Store {
+export interface StoreLifecycle {
+  /** Creates or upgrades the schema; idempotent, and safe for several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+}
 
+/** Workflows: their decisions, committed with everything they cause, and what the API and status read. */
+export interface WorkflowStore {
   /**
    * Persists decisions in one transaction and returns an outcome per decision. A refused decision
    * (duplicate inbound id, version conflict) writes nothing and does not roll back the others.
@@ -155,11 +172,18 @@ export interface Store {
    */
   getTransitions(correlationId: string, opts?: TransitionQuery): Promise<Transition[]>;
   countTransitions(correlationId: string): Promise<number>;
+  countWorkflowsByState(): Promise<Record<WorkflowState, number>>;
+}
 
+/** The effects of committed decisions, waiting to be published. */
+export interface OutboxStore {
   /** Unsent outbox rows, most urgent first, leased for `leaseMs` so a second dispatcher skips them. */
   claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxRow[]>;
   markSent(messageIds: string[], now: number): Promise<void>;
+}
 
+/** Durable timers, set and cleared by decisions (`DecisionCommit.timers`). */
+export interface TimerStore {
   /** Due timers, leased for `leaseMs`. A timer is deleted by the commit of the decision it caused. */
   claimDueTimers(now: number, limit: number, leaseMs: number): Promise<TimerRow[]>;
   /**
@@ -174,7 +198,9 @@ export interface Store {
    * case's fault: work taken back after a restart, or a telematics outage, gets its full time again.
    */
   postponeTimers(name: TimerName, states: readonly WorkflowState[], until: number): Promise<number>;
+}
 
+export interface RetentionStore {
   /**
    * Retention: deletes outbox rows sent before `before` and inbox ids processed before it (both clock
    * time), in short transactions of a bounded number of rows each, so a large purge never holds the
@@ -188,20 +214,29 @@ export interface Store {
    * the workflow has moved past. On a fast virtual clock, keep the retention long in real time too.
    */
   purge(before: number): Promise<PurgeResult>;
+}
 
+/** Service findings kept as training labels (written by `commitDecisions`). */
+export interface LabelStore {
   /**
    * Training labels, oldest serviced_at first (then correlation_id, component), so a retrain can read
    * them in pages and resume from `since` the time of the last label it saw.
    */
   listLabels(query: LabelQuery): Promise<LabelPage>;
   countLabels(): Promise<LabelCounts>;
+}
 
+/** The fleet as the poll sees it, and when each vehicle's next analysis cycle is due. */
+export interface VehicleStore {
   /** Records vehicles seen by a fleet poll; new ones are due for a cycle at `now`. */
   upsertVehicles(vehicles: { vin: string; lastSampleAt: number | null }[], now: number): Promise<void>;
   /** Vehicles whose analysis cycle is due, oldest first. */
   claimDueVehicles(now: number, limit: number, nextCycleAt: number): Promise<string[]>;
   countVehicles(): Promise<number>;
+}
 
+/** Rejected telemetry, kept for inspection and counted once. */
+export interface QuarantineStore {
   /**
    * Stores rejected input for inspection, each key once, and adds each newly stored sample to its
    * `rejectedCounter(reason)` in the same transaction: a sample is stored and counted exactly once, and
@@ -210,14 +245,31 @@ export interface Store {
   quarantine(samples: QuarantinedSample[]): Promise<QuarantineResult>;
   /** Quarantined input, most recently stored first. */
   listQuarantine(limit: number): Promise<QuarantinedSample[]>;
+}
 
+/** Named counters (statistics) and small named values (the fleet cursor). */
+export interface CounterStore {
   /** Adds to named counters outside a decision (telemetry rejections, poll failures). */
   incrementCounters(deltas: Record<string, number>): Promise<void>;
   getCounters(): Promise<Record<string, number>>;
-  countWorkflowsByState(): Promise<Record<WorkflowState, number>>;
+}
 
+export interface MetaStore {
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
 }
+
+/** Every capability with the lifecycle: what an adapter implements and the composition root hands out. */
+export interface Store
+  extends StoreLifecycle,
+    WorkflowStore,
+    OutboxStore,
+    TimerStore,
+    RetentionStore,
+    LabelStore,
+    VehicleStore,
+    QuarantineStore,
+    CounterStore,
+    MetaStore {}
 
 export type { Effect };

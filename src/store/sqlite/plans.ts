@@ -1,10 +1,25 @@
 /**
- * Every SQL statement of the SQLite adapter (STYLE 1, after pg-boss `plans.ts`). Statements with a
- * fixed shape are constants, prepared once by the store; the few whose shape depends on the call
- * (IN lists, optional filters) are functions returning the text, cached by the store per shape.
- * Parameters are positional `?`, bound in the order the comment on each statement gives.
+ * Every SQL statement of the SQLite adapter (STYLE 1, after pg-boss `plans.ts`), as functions with the
+ * names and meanings of `StorePlans` (dialect.ts) returning `{ text, values }`. The database prepares
+ * each distinct text once and keeps it (sqlite-store.ts), so every text here comes from a small,
+ * fixed set: constants, or one text per row count or shape, built once. Parameters are positional `?`.
+ *
+ * Per-statement overhead, not SQLite's own work, dominates small writes, so rows of a batch go in
+ * few multi-row statements; a statement for a single row is still cheap (prepared, in-process).
  */
-import type { WorkflowState } from '../../core/workflow.js';
+import type { TimerName, Workflow, WorkflowState } from '../../core/workflow.js';
+import type {
+  InboxEntry,
+  LabelListQuery,
+  LabelRecord,
+  TimerKey,
+  TransitionRecord,
+  WorkflowListQuery,
+  WorkflowUpdate,
+} from '../dialect.js';
+import { perItem, type GuardedWrite, type Plan } from '../plan.js';
+import type { OutboxRow, QuarantinedSample, TimerRow } from '../port.js';
+import * as rows from '../rows.js';
 
 /** The state that closes a workflow; the partial unique index on open VINs leaves it out. */
 export const CLOSED_STATE: WorkflowState = 'completed';
@@ -54,103 +69,186 @@ export const insertMigration = 'INSERT INTO schema_migrations (version, name, ap
 
 // ---- workflows ------------------------------------------------------------------------------
 
-/** correlation_id, vin, state, urgency, version, created_at, updated_at, data */
-export const insertWorkflow = `INSERT INTO workflows
-  (correlation_id, vin, state, urgency, version, created_at, updated_at, data)
+/** DO NOTHING covers both the primary key and the one-open-workflow-per-VIN index. */
+const insertWorkflowText = `INSERT INTO workflows (correlation_id, vin, state, urgency, version, created_at, updated_at, data)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT DO NOTHING`;
 
-/** state, urgency, version, updated_at, data, correlation_id, expected version */
-export const updateWorkflow = `UPDATE workflows
+export function insertWorkflows(workflows: readonly Workflow[]): GuardedWrite {
+  return perItem(
+    workflows.map((wf) => ({
+      text: insertWorkflowText,
+      values: [wf.correlationId, wf.vin, wf.state, wf.urgency, wf.version, wf.createdAt, wf.updatedAt, JSON.stringify(wf)],
+    })),
+  );
+}
+
+/**
+ * Only from the expected version. The last condition keeps the one-open-workflow-per-VIN index from
+ * failing the statement (and with it the batch): a closed workflow is not reopened while its VIN has
+ * another open one. It is read only for a closed row, so an ordinary update pays nothing for it.
+ */
+const updateWorkflowText = `UPDATE workflows
   SET state = ?, urgency = ?, version = ?, updated_at = ?, data = ?
-  WHERE correlation_id = ? AND version = ?`;
+  WHERE correlation_id = ? AND version = ?
+    AND (state <> '${CLOSED_STATE}' OR ? = '${CLOSED_STATE}'
+      OR NOT EXISTS (SELECT 1 FROM workflows AS other WHERE other.vin = workflows.vin AND other.state <> '${CLOSED_STATE}'))`;
 
-/** correlation_id */
-export const selectWorkflow = 'SELECT data FROM workflows WHERE correlation_id = ?';
+export function updateWorkflows(updates: readonly WorkflowUpdate[]): GuardedWrite {
+  return perItem(
+    updates.map(({ workflow: wf, expectedVersion }) => ({
+      text: updateWorkflowText,
+      values: [wf.state, wf.urgency, wf.version, wf.updatedAt, JSON.stringify(wf), wf.correlationId, expectedVersion, wf.state],
+    })),
+  );
+}
 
-/** vin — the open workflow first, else the most recent one. */
-export const selectCurrentWorkflow = `SELECT data FROM workflows WHERE vin = ?
+const selectWorkflowText = 'SELECT data FROM workflows WHERE correlation_id = ?';
+export function selectWorkflow(correlationId: string): Plan<rows.DataRow> {
+  return { text: selectWorkflowText, values: [correlationId] };
+}
+
+const selectCurrentWorkflowText = `SELECT data FROM workflows WHERE vin = ?
   ORDER BY (state <> '${CLOSED_STATE}') DESC, created_at DESC, correlation_id DESC LIMIT 1`;
-
-/** `count` vins; written so the partial index on open VINs serves it. */
-export function selectOpenWorkflows(count: number): string {
-  return `SELECT data FROM workflows WHERE state <> '${CLOSED_STATE}' AND vin IN (${placeholders(count)})`;
+export function selectCurrentWorkflow(vin: string): Plan<rows.DataRow> {
+  return { text: selectCurrentWorkflowText, values: [vin] };
 }
 
-export interface ListShape {
-  state: boolean;
-  urgency: boolean;
-  cursor: boolean;
+/** IN lists are padded up to one of these sizes, so a handful of prepared statements serves any count. */
+const IN_LIST_SIZES = [1, 8, 64, 500] as const;
+const MAX_IN_LIST = IN_LIST_SIZES[IN_LIST_SIZES.length - 1] ?? 500;
+/** Written so the partial index on open VINs serves it. */
+const selectOpenWorkflowsText = byCount(
+  (count) => `SELECT data FROM workflows WHERE state <> '${CLOSED_STATE}' AND vin IN (${placeholders(count)})`,
+);
+
+export function selectOpenWorkflows(vins: readonly string[]): Plan<rows.DataRow>[] {
+  const out: Plan<rows.DataRow>[] = [];
+  for (let i = 0; i < vins.length; i += MAX_IN_LIST) {
+    const chunk = vins.slice(i, i + MAX_IN_LIST);
+    const size = IN_LIST_SIZES.find((n) => n >= chunk.length) ?? MAX_IN_LIST;
+    // Padding repeats a VIN already in the list, which IN ignores.
+    out.push({
+      text: selectOpenWorkflowsText(size),
+      values: chunk.concat(new Array<string>(size - chunk.length).fill(chunk[0] ?? '')),
+    });
+  }
+  return out;
 }
+
+const listWorkflowsTexts = new Map<string, string>();
 
 /**
  * Newest first by (created_at, correlation_id): both never change, so a page boundary stays put
  * while workflows keep moving between states, and paging sees each workflow exactly once.
- * Binds, in order: [state], [urgency], [created_at, correlation_id], limit.
  */
-export function listWorkflows(shape: ListShape): string {
+export function listWorkflows(q: WorkflowListQuery): Plan<rows.ListRow> {
+  const values: unknown[] = [];
   const where: string[] = [];
-  if (shape.state) where.push('state = ?');
-  if (shape.urgency) where.push('urgency = ?');
-  // A row-value comparison, so the index is entered at the cursor instead of scanned up to it.
-  if (shape.cursor) where.push('(created_at, correlation_id) < (?, ?)');
+  if (q.state !== undefined) {
+    where.push('state = ?');
+    values.push(q.state);
+  }
+  if (q.urgency !== undefined) {
+    where.push('urgency = ?');
+    values.push(q.urgency);
+  }
+  if (q.after !== undefined) {
+    // A row-value comparison, so the index is entered at the cursor instead of scanned up to it.
+    where.push('(created_at, correlation_id) < (?, ?)');
+    values.push(q.after.createdAt, q.after.correlationId);
+  }
+  values.push(q.limit);
   const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-  return `SELECT data, created_at, correlation_id FROM workflows ${clause}
-  ORDER BY created_at DESC, correlation_id DESC LIMIT ?`;
+  const text = memo(
+    listWorkflowsTexts,
+    clause,
+    () => `SELECT data, created_at, correlation_id FROM workflows ${clause}
+  ORDER BY created_at DESC, correlation_id DESC LIMIT ?`,
+  );
+  return { text, values };
 }
 
-export const countWorkflowsByState = 'SELECT state, COUNT(*) AS n FROM workflows GROUP BY state';
+const countWorkflowsByStateText = 'SELECT state, COUNT(*) AS n FROM workflows GROUP BY state';
+export function countWorkflowsByState(): Plan<rows.StateCountRow> {
+  return { text: countWorkflowsByStateText, values: [] };
+}
 
 // ---- transitions ----------------------------------------------------------------------------
 
-export const TRANSITION_COLUMNS = 6;
+const TRANSITION_COLUMNS = 6;
+/** Beyond a few dozen rows the statement's own cost stops shrinking (measured). */
+const TRANSITIONS_PER_INSERT = 32;
+const insertTransitionsText = byCount(
+  (count) => `INSERT INTO transitions (correlation_id, vin, from_state, to_state, timestamp, reason)
+  VALUES ${rowsOf(TRANSITION_COLUMNS, count)}`,
+);
 
-/**
- * `count` rows of correlation_id, vin, from_state, to_state, timestamp, reason. A decision writes
- * its rows in one statement: per-statement overhead, not SQLite's work, dominates at this size.
- */
-export function insertTransitions(count: number): string {
-  return `INSERT INTO transitions (correlation_id, vin, from_state, to_state, timestamp, reason)
-  VALUES ${rowsOf(TRANSITION_COLUMNS, count)}`;
+export function insertTransitions(records: readonly TransitionRecord[]): Plan[] {
+  return multiRow(records, TRANSITIONS_PER_INSERT, insertTransitionsText, (r, v) => {
+    const t = r.transition;
+    v.push(r.correlationId, r.vin, t.fromState, t.toState, t.timestamp, t.reason);
+  });
 }
 
-/** correlation_id — insertion order (the rowid id). */
-export const selectTransitions = `SELECT from_state, to_state, timestamp, reason
+/** Insertion order (the rowid id). */
+const selectTransitionsText = `SELECT from_state, to_state, timestamp, reason
   FROM transitions WHERE correlation_id = ? ORDER BY id`;
 
 /**
- * correlation_id, limit — the latest `limit`, returned oldest first. The index on correlation_id
- * holds the rowid too, so the inner query walks it backwards and stops after `limit` entries.
+ * The latest `limit`, returned oldest first. The index on correlation_id holds the rowid too, so the
+ * inner query walks it backwards and stops after `limit` entries.
  */
-export const selectLatestTransitions = `SELECT from_state, to_state, timestamp, reason FROM (
+const selectLatestTransitionsText = `SELECT from_state, to_state, timestamp, reason FROM (
     SELECT id, from_state, to_state, timestamp, reason FROM transitions
     WHERE correlation_id = ? ORDER BY id DESC LIMIT ?)
   ORDER BY id`;
 
-/** correlation_id — counted on the index alone. */
-export const countTransitions = 'SELECT COUNT(*) AS n FROM transitions WHERE correlation_id = ?';
+export function selectTransitions(correlationId: string, latest?: number): Plan<rows.TransitionDbRow> {
+  return latest === undefined
+    ? { text: selectTransitionsText, values: [correlationId] }
+    : { text: selectLatestTransitionsText, values: [correlationId, latest] };
+}
+
+/** Counted on the index alone. */
+const countTransitionsText = 'SELECT COUNT(*) AS n FROM transitions WHERE correlation_id = ?';
+export function countTransitions(correlationId: string): Plan<rows.CountRow> {
+  return { text: countTransitionsText, values: [correlationId] };
+}
 
 // ---- outbox ---------------------------------------------------------------------------------
 
-export const OUTBOX_COLUMNS = 10;
-
-/**
- * `count` rows of message_id, correlation_id, key, channel, message_type, receiver, priority,
- * payload, created_at, causation_id. A row whose key exists already is skipped, alone.
- */
-export function insertOutbox(count: number): string {
-  return `INSERT INTO outbox
+const OUTBOX_COLUMNS = 10;
+const OUTBOX_PER_INSERT = 16;
+const insertOutboxText = byCount(
+  (count) => `INSERT INTO outbox
   (message_id, correlation_id, key, channel, message_type, receiver, priority, payload, created_at, causation_id)
   VALUES ${rowsOf(OUTBOX_COLUMNS, count)}
-  ON CONFLICT(key) DO NOTHING`;
+  ON CONFLICT(key) DO NOTHING`,
+);
+
+export function insertOutbox(outbox: readonly OutboxRow[]): Plan[] {
+  return multiRow(outbox, OUTBOX_PER_INSERT, insertOutboxText, (o, v) =>
+    v.push(
+      o.messageId,
+      o.correlationId,
+      o.key,
+      o.channel,
+      o.messageType,
+      o.receiver,
+      o.priority,
+      JSON.stringify(o.payload) ?? 'null',
+      o.createdAt,
+      o.causationId ?? null,
+    ),
+  );
 }
 
 /**
- * locked_until (now + lease), now, limit. Critical first in every queue, then oldest first; the
- * message id (UUIDv7, time-ordered) breaks ties. RETURNING has no order, so the store sorts the
- * claimed rows again by (priority, created_at, message_id).
+ * Critical first in every queue, then oldest first; the message id (UUIDv7, time-ordered) breaks
+ * ties. RETURNING has no order, so the store sorts the claimed rows again.
  */
-export const claimOutbox = `UPDATE outbox SET locked_until = ?
+export const claimOutboxText = `UPDATE outbox SET locked_until = ?
   WHERE message_id IN (
     SELECT message_id FROM outbox
     WHERE sent_at IS NULL AND locked_until <= ?
@@ -159,139 +257,210 @@ export const claimOutbox = `UPDATE outbox SET locked_until = ?
   RETURNING message_id, correlation_id, key, channel, message_type, receiver,
     priority, payload, created_at, causation_id`;
 
-/** sent_at, message_id */
-export const markSent = 'UPDATE outbox SET sent_at = ? WHERE message_id = ? AND sent_at IS NULL';
+export function claimOutbox(now: number, lockedUntil: number, limit: number): Plan<rows.OutboxDbRow> {
+  return { text: claimOutboxText, values: [lockedUntil, now, limit] };
+}
 
-/** before, limit — one chunk of sent rows older than `before`, found on the partial index outbox_sent. */
-export const purgeSentOutbox = `DELETE FROM outbox WHERE rowid IN (
+const markSentText = 'UPDATE outbox SET sent_at = ? WHERE message_id = ? AND sent_at IS NULL';
+export function markSent(messageIds: readonly string[], now: number): Plan[] {
+  return messageIds.map((id) => ({ text: markSentText, values: [now, id] }));
+}
+
+/** One chunk of sent rows older than `before`, found on the partial index outbox_sent. */
+const purgeSentOutboxText = `DELETE FROM outbox WHERE rowid IN (
   SELECT rowid FROM outbox WHERE sent_at < ? LIMIT ?)`;
+export function purgeSentOutbox(before: number, limit: number): Plan {
+  return { text: purgeSentOutboxText, values: [before, limit] };
+}
 
 // ---- timers ---------------------------------------------------------------------------------
 
-/** correlation_id, name, vin, due_at, seq — a new set replaces the old timer and its lease. */
-export const upsertTimer = `INSERT INTO timers (correlation_id, name, vin, due_at, seq, locked_until)
-  VALUES (?, ?, ?, ?, ?, 0)
+const TIMER_COLUMNS = 5;
+const TIMERS_PER_INSERT = 32;
+/** A new set replaces the old timer and its lease. */
+const upsertTimersText = byCount(
+  (count) => `INSERT INTO timers (correlation_id, name, vin, due_at, seq)
+  VALUES ${rowsOf(TIMER_COLUMNS, count)}
   ON CONFLICT(correlation_id, name) DO UPDATE
-  SET vin = excluded.vin, due_at = excluded.due_at, seq = excluded.seq, locked_until = 0`;
+  SET vin = excluded.vin, due_at = excluded.due_at, seq = excluded.seq, locked_until = 0`,
+);
+export function upsertTimers(timers: readonly TimerRow[]): Plan[] {
+  return multiRow(timers, TIMERS_PER_INSERT, upsertTimersText, (t, v) => v.push(t.correlationId, t.name, t.vin, t.dueAt, t.seq));
+}
 
-/** correlation_id */
-export const clearTimers = 'DELETE FROM timers WHERE correlation_id = ?';
+const clearTimersText = 'DELETE FROM timers WHERE correlation_id = ?';
+export function clearTimers(correlationIds: readonly string[]): Plan[] {
+  return correlationIds.map((cid) => ({ text: clearTimersText, values: [cid] }));
+}
 
-/** correlation_id, name, seq — a timer set again since it fired has a newer seq and stays. */
-export const deleteTimer = 'DELETE FROM timers WHERE correlation_id = ? AND name = ? AND seq = ?';
+/** A timer set again since it fired has a newer seq and stays. */
+const deleteTimerText = 'DELETE FROM timers WHERE correlation_id = ? AND name = ? AND seq = ?';
+export function deleteTimers(keys: readonly TimerKey[]): Plan[] {
+  return keys.map((k) => ({ text: deleteTimerText, values: [k.correlationId, k.name, k.seq] }));
+}
 
-/** until, name, until, states (a JSON array): the workflow's state is read in the same statement. */
-export const postponeTimers = `UPDATE timers SET due_at = ?
+/** The workflow's state is read in the same statement; the states are bound as one JSON array. */
+const postponeTimersText = `UPDATE timers SET due_at = ?
   WHERE name = ? AND due_at < ?
     AND correlation_id IN (SELECT correlation_id FROM workflows WHERE state IN (SELECT value FROM json_each(?)))`;
+export function postponeTimers(name: TimerName, states: readonly WorkflowState[], until: number): Plan {
+  return { text: postponeTimersText, values: [until, name, until, JSON.stringify(states)] };
+}
 
-/** locked_until (now + lease), now, now, limit — sorted again by the store by (due_at, correlation_id, name). */
-export const claimDueTimers = `UPDATE timers SET locked_until = ?
+/** Earliest first; RETURNING has no order, so the store sorts the claimed rows again. */
+const claimDueTimersText = `UPDATE timers SET locked_until = ?
   WHERE (correlation_id, name) IN (
     SELECT correlation_id, name FROM timers
     WHERE due_at <= ? AND locked_until <= ?
     ORDER BY due_at ASC, correlation_id ASC, name ASC
     LIMIT ?)
   RETURNING correlation_id, vin, name, due_at, seq`;
+export function claimDueTimers(now: number, lockedUntil: number, limit: number): Plan<rows.TimerDbRow> {
+  return { text: claimDueTimersText, values: [lockedUntil, now, now, limit] };
+}
 
 // ---- inbox ----------------------------------------------------------------------------------
 
-/** message_id, processed_at — no row changed means the message was seen before. */
-export const insertInbox = 'INSERT INTO inbox (message_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING';
-/** message_id — undoes the inbox row of a decision refused for a version conflict. */
-export const deleteInbox = 'DELETE FROM inbox WHERE message_id = ?';
-/** before, limit — one chunk of ids processed before `before`, found on the index inbox_processed. */
-export const purgeInbox = `DELETE FROM inbox WHERE message_id IN (
+/** An id seen before changes nothing. */
+const insertInboxText = 'INSERT INTO inbox (message_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING';
+export function insertInbox(entries: readonly InboxEntry[]): GuardedWrite {
+  return perItem(entries.map((e) => ({ text: insertInboxText, values: [e.messageId, e.processedAt] })));
+}
+
+/** Undoes the inbox row of a decision refused for a version conflict. */
+const deleteInboxText = 'DELETE FROM inbox WHERE message_id = ?';
+export function deleteInbox(messageIds: readonly string[]): Plan[] {
+  return messageIds.map((id) => ({ text: deleteInboxText, values: [id] }));
+}
+
+/** One chunk of ids processed before `before`, found on the index inbox_processed. */
+const purgeInboxText = `DELETE FROM inbox WHERE message_id IN (
   SELECT message_id FROM inbox WHERE processed_at < ? LIMIT ?)`;
+export function purgeInbox(before: number, limit: number): Plan {
+  return { text: purgeInboxText, values: [before, limit] };
+}
 
 // ---- counters -------------------------------------------------------------------------------
 
-/** name, by */
-export const addCounter = `INSERT INTO counters (name, value) VALUES (?, ?)
+const addCounterText = `INSERT INTO counters (name, value) VALUES (?, ?)
   ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`;
-export const selectCounters = 'SELECT name, value FROM counters ORDER BY name';
+export function addCounters(deltas: readonly (readonly [string, number])[]): Plan[] {
+  return deltas.map(([name, by]) => ({ text: addCounterText, values: [name, by] }));
+}
+
+const selectCountersText = 'SELECT name, value FROM counters ORDER BY name';
+export function selectCounters(): Plan<rows.CounterRow> {
+  return { text: selectCountersText, values: [] };
+}
 
 // ---- labels ---------------------------------------------------------------------------------
 
-export const LABEL_COLUMNS = 11;
-
-/**
- * `count` rows of correlation_id, component, vin, finding, serviced_at, predicted_mode,
- * predicted_probability, predicted_days_to_failure, predicted_analysed_at, notes, recorded_at.
- * A label of a (correlation_id, component) stored already is skipped, alone.
- */
-export function insertLabels(count: number): string {
-  return `INSERT INTO labels
+const LABEL_COLUMNS = 11;
+const LABELS_PER_INSERT = 16;
+const insertLabelsText = byCount(
+  (count) => `INSERT INTO labels
   (correlation_id, component, vin, finding, serviced_at, predicted_mode, predicted_probability,
    predicted_days_to_failure, predicted_analysed_at, notes, recorded_at)
   VALUES ${rowsOf(LABEL_COLUMNS, count)}
-  ON CONFLICT(correlation_id, component) DO NOTHING`;
+  ON CONFLICT(correlation_id, component) DO NOTHING`,
+);
+export function insertLabels(labels: readonly LabelRecord[]): Plan[] {
+  return multiRow(labels, LABELS_PER_INSERT, insertLabelsText, (l, v) => v.push(...rows.labelValues(l.label, l.recordedAt)));
 }
 
-export interface LabelListShape {
-  since: boolean;
-  cursor: boolean;
-}
+const listLabelsTexts = new Map<string, string>();
 
-/**
- * Oldest serviced_at first, then correlation_id, component (the primary key breaks ties), on the
- * index labels_serviced. Binds, in order: [since], [serviced_at, correlation_id, component], limit.
- */
-export function listLabels(shape: LabelListShape): string {
+/** On the index labels_serviced, which gives the order and serves the since filter and the cursor. */
+export function listLabels(q: LabelListQuery): Plan<rows.LabelDbRow> {
+  const values: unknown[] = [];
   const where: string[] = [];
-  if (shape.since) where.push('serviced_at >= ?');
-  if (shape.cursor) where.push('(serviced_at, correlation_id, component) > (?, ?, ?)');
+  if (q.since !== undefined) {
+    where.push('serviced_at >= ?');
+    values.push(q.since);
+  }
+  if (q.after !== undefined) {
+    where.push('(serviced_at, correlation_id, component) > (?, ?, ?)');
+    values.push(q.after.servicedAt, q.after.correlationId, q.after.component);
+  }
+  values.push(q.limit);
   const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-  return `SELECT correlation_id, component, vin, finding, serviced_at, predicted_mode, predicted_probability,
+  const text = memo(
+    listLabelsTexts,
+    clause,
+    () => `SELECT correlation_id, component, vin, finding, serviced_at, predicted_mode, predicted_probability,
     predicted_days_to_failure, predicted_analysed_at, notes
   FROM labels ${clause}
-  ORDER BY serviced_at ASC, correlation_id ASC, component ASC LIMIT ?`;
+  ORDER BY serviced_at ASC, correlation_id ASC, component ASC LIMIT ?`,
+  );
+  return { text, values };
 }
 
-export const countLabelsByFinding = 'SELECT finding, COUNT(*) AS n FROM labels GROUP BY finding';
+const countLabelsByFindingText = 'SELECT finding, COUNT(*) AS n FROM labels GROUP BY finding';
+export function countLabelsByFinding(): Plan<rows.FindingCountRow> {
+  return { text: countLabelsByFindingText, values: [] };
+}
 
 // ---- vehicles -------------------------------------------------------------------------------
 
-/**
- * vin, first_seen_at, last_sample_at, next_cycle_at. A known vehicle keeps its schedule; its
- * last sample only moves forward (scalar max() is NULL if either side is, hence the COALESCE).
- */
-export const upsertVehicle = `INSERT INTO vehicles (vin, first_seen_at, last_sample_at, next_cycle_at)
+/** Scalar max() is NULL if either side is, hence the COALESCE. */
+const upsertVehicleText = `INSERT INTO vehicles (vin, first_seen_at, last_sample_at, next_cycle_at)
   VALUES (?, ?, ?, ?)
   ON CONFLICT(vin) DO UPDATE SET last_sample_at = COALESCE(
     max(excluded.last_sample_at, vehicles.last_sample_at), excluded.last_sample_at, vehicles.last_sample_at)`;
+export function upsertVehicles(vehicles: readonly { vin: string; lastSampleAt: number | null }[], now: number): Plan[] {
+  return vehicles.map((v) => ({ text: upsertVehicleText, values: [v.vin, now, v.lastSampleAt ?? null, now] }));
+}
 
-/** now, limit */
-export const selectDueVehicles = `SELECT vin FROM vehicles WHERE next_cycle_at <= ?
+/** SQLite has one writer at a time: the transaction alone keeps two claims apart. */
+const selectDueVehiclesText = `SELECT vin FROM vehicles WHERE next_cycle_at <= ?
   ORDER BY next_cycle_at ASC, vin ASC LIMIT ?`;
+export function selectDueVehicles(now: number, limit: number): Plan<rows.VinRow> {
+  return { text: selectDueVehiclesText, values: [now, limit] };
+}
 
-/** next_cycle_at, vin */
-export const setNextCycle = 'UPDATE vehicles SET next_cycle_at = ? WHERE vin = ?';
+const setNextCycleText = 'UPDATE vehicles SET next_cycle_at = ? WHERE vin = ?';
+export function setNextCycle(vins: readonly string[], nextCycleAt: number): Plan[] {
+  return vins.map((vin) => ({ text: setNextCycleText, values: [nextCycleAt, vin] }));
+}
 
-export const countVehicles = 'SELECT COUNT(*) AS n FROM vehicles';
+const countVehiclesText = 'SELECT COUNT(*) AS n FROM vehicles';
+export function countVehicles(): Plan<rows.CountRow> {
+  return { text: countVehiclesText, values: [] };
+}
 
 // ---- quarantine -----------------------------------------------------------------------------
 
 /**
- * sample_key, received_at, vin, source, reason, field, message, raw — a key stored already writes
- * nothing (changes 0); a NULL key never conflicts. Only the key's conflict is ignored, unlike
- * INSERT OR IGNORE, which would also swallow a NOT NULL violation.
+ * A key stored already writes nothing (changes 0); a NULL key never conflicts. Only the key's
+ * conflict is ignored, unlike INSERT OR IGNORE, which would also swallow a NOT NULL violation.
  */
-export const insertQuarantine = `INSERT INTO quarantine (sample_key, received_at, vin, source, reason, field, message, raw)
+const insertQuarantineText = `INSERT INTO quarantine (sample_key, received_at, vin, source, reason, field, message, raw)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (sample_key) DO NOTHING`;
+export function insertQuarantine(q: QuarantinedSample): Plan {
+  const r = q.rejection;
+  return { text: insertQuarantineText, values: [q.key, q.receivedAt, q.vin ?? null, q.source, r.reason, r.field, r.message, q.raw] };
+}
 
-/** limit — most recent first. */
-export const selectQuarantine = `SELECT sample_key, received_at, vin, source, reason, field, message, raw
+const selectQuarantineText = `SELECT sample_key, received_at, vin, source, reason, field, message, raw
   FROM quarantine ORDER BY id DESC LIMIT ?`;
+export function selectQuarantine(limit: number): Plan<rows.QuarantineDbRow> {
+  return { text: selectQuarantineText, values: [limit] };
+}
 
 // ---- meta -----------------------------------------------------------------------------------
 
-/** key */
-export const selectMeta = 'SELECT value FROM meta WHERE key = ?';
-/** key, value */
-export const upsertMeta =
-  'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value';
+const selectMetaText = 'SELECT value FROM meta WHERE key = ?';
+export function selectMeta(key: string): Plan<rows.MetaRow> {
+  return { text: selectMetaText, values: [key] };
+}
+
+const upsertMetaText = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value';
+export function upsertMeta(key: string, value: string): Plan {
+  return { text: upsertMetaText, values: [key, value] };
+}
+
+// ---- helpers --------------------------------------------------------------------------------
 
 function placeholders(count: number): string {
   return new Array<string>(count).fill('?').join(', ');
@@ -299,4 +468,36 @@ function placeholders(count: number): string {
 
 function rowsOf(columns: number, count: number): string {
   return new Array<string>(count).fill(`(${placeholders(columns)})`).join(', ');
+}
+
+/** A statement text per row count, built once each. */
+function byCount(build: (count: number) => string): (count: number) => string {
+  const texts: string[] = [];
+  return (count) => (texts[count] ??= build(count));
+}
+
+function memo(cache: Map<string, string>, key: string, build: () => string): string {
+  let text = cache.get(key);
+  if (text === undefined) {
+    text = build();
+    cache.set(key, text);
+  }
+  return text;
+}
+
+/** `items` in statements of at most `perStatement` rows each, `bind` appending one item's values. */
+function multiRow<T, R = never>(
+  items: readonly T[],
+  perStatement: number,
+  text: (count: number) => string,
+  bind: (item: T, into: unknown[]) => void,
+): Plan<R>[] {
+  const out: Plan<R>[] = [];
+  for (let i = 0; i < items.length; i += perStatement) {
+    const count = Math.min(perStatement, items.length - i);
+    const values: unknown[] = [];
+    for (let k = i; k < i + count; k++) bind(items[k]!, values);
+    out.push({ text: text(count), values });
+  }
+  return out;
 }

@@ -92,22 +92,8 @@ describe('sqlite store on a file', () => {
       outboxRow(wf, 'sent', { priority: 4, createdAt: T0 }),
       outboxRow(wf, 'leased', { priority: 3, createdAt: T0 }),
     ];
-    const insert = v1.prepare(plans.insertOutbox(1));
-    for (const r of rows) {
-      insert.run(
-        r.messageId,
-        r.correlationId,
-        r.key,
-        r.channel,
-        r.messageType,
-        r.receiver,
-        r.priority,
-        JSON.stringify(r.payload),
-        r.createdAt,
-        r.causationId,
-      );
-    }
-    v1.prepare(plans.markSent).run(T0 + 1, rows[2]?.messageId);
+    for (const plan of plans.insertOutbox(rows)) v1.prepare(plan.text).run(plan.values);
+    for (const plan of plans.markSent([rows[2]?.messageId ?? ''], T0 + 1)) v1.prepare(plan.text).run(plan.values);
     v1.prepare('UPDATE outbox SET locked_until = ? WHERE key = ?').run(T0 + 60_000, rows[3]?.key);
     v1.close();
 
@@ -125,7 +111,8 @@ describe('sqlite store on a file', () => {
     const db = new Database(path, { readonly: true });
     const ddl = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").pluck().get();
     expect(ddl).not.toMatch(/WITHOUT ROWID/i);
-    const plan = db.prepare(`EXPLAIN QUERY PLAN ${plans.claimOutbox}`).all(0, 0, 1) as { detail: string }[];
+    const claim = plans.claimOutbox(0, 0, 1);
+    const plan = db.prepare(`EXPLAIN QUERY PLAN ${claim.text}`).all(claim.values) as { detail: string }[];
     expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING INDEX outbox_unsent/);
     expect(plan.map((p) => p.detail).join('\n')).not.toMatch(/TEMP B-TREE/);
     db.close();
@@ -173,12 +160,9 @@ describe('sqlite store on a file', () => {
     await store.close();
 
     const db = new Database(path, { readonly: true });
-    for (const shape of [
-      { since: false, cursor: false },
-      { since: true, cursor: true },
-    ]) {
-      const args = [...(shape.since ? [0] : []), ...(shape.cursor ? [0, '', ''] : []), 10];
-      const plan = db.prepare(`EXPLAIN QUERY PLAN ${plans.listLabels(shape)}`).all(...args) as { detail: string }[];
+    for (const query of [{ limit: 10 }, { limit: 10, since: 0, after: { servicedAt: 0, correlationId: '', component: '' } }]) {
+      const list = plans.listLabels(query);
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${list.text}`).all(list.values) as { detail: string }[];
       const text = plan.map((p) => p.detail).join('\n');
       expect(text).toMatch(/USING INDEX labels_serviced/);
       expect(text).not.toMatch(/TEMP B-TREE/);

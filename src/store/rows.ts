@@ -1,10 +1,43 @@
-/** Row shapes as SQLite returns them, and their mapping onto the port's types. */
-import type { Priority } from '../../core/envelope.js';
-import type { ServiceFinding, ServiceLabel } from '../../core/payloads.js';
-import type { Component } from '../../core/telemetry.js';
-import type { RejectionReason } from '../../core/telemetry.js';
-import type { TimerName, Transition, Workflow, WorkflowState } from '../../core/workflow.js';
-import type { OutboxRow, QuarantinedSample, TimerRow } from '../port.js';
+/** Row shapes as the SQL adapters return them (the same in SQLite and PostgreSQL), and their mapping onto the port's types. */
+import type { Priority } from '../core/envelope.js';
+import type { ServiceFinding, ServiceLabel } from '../core/payloads.js';
+import type { Component } from '../core/telemetry.js';
+import type { RejectionReason } from '../core/telemetry.js';
+import type { TimerName, Transition, Workflow, WorkflowState } from '../core/workflow.js';
+import type { OutboxRow, QuarantinedSample, TimerRow } from './port.js';
+
+export interface CountRow {
+  n: number;
+}
+
+export interface StateCountRow extends CountRow {
+  state: string;
+}
+
+export interface FindingCountRow extends CountRow {
+  finding: string;
+}
+
+export interface VinRow {
+  vin: string;
+}
+
+export interface MessageIdRow {
+  message_id: string;
+}
+
+export interface CorrelationIdRow {
+  correlation_id: string;
+}
+
+export interface CounterRow {
+  name: string;
+  value: number;
+}
+
+export interface MetaRow {
+  value: string;
+}
 
 export interface DataRow {
   data: string;
@@ -130,7 +163,10 @@ export function toQuarantinedSample(row: QuarantineDbRow): QuarantinedSample {
   };
 }
 
-/** The bind values of one label, in `plans.insertLabels` column order. */
+/**
+ * The bind values of one label in column order: correlation_id, component, vin, finding, serviced_at,
+ * predicted_mode, predicted_probability, predicted_days_to_failure, predicted_analysed_at, notes, recorded_at.
+ */
 export function labelValues(label: ServiceLabel, recordedAt: number): unknown[] {
   const p = label.predicted;
   return [
