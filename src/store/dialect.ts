@@ -28,6 +28,16 @@ import type {
   VinRow,
 } from './rows.js';
 
+/** The state that closes a workflow; the partial unique index on open VINs leaves it out. */
+export const CLOSED_STATE: WorkflowState = 'completed';
+
+/** A schema change: never edited once released; a change is a new entry with the next version. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
 export interface InboxEntry {
   messageId: string;
   processedAt: number;

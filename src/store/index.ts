@@ -13,6 +13,8 @@ export { rejectedCounter } from './port.js';
 export { decodeCursor, decodeLabelCursor, encodeCursor, encodeLabelCursor } from './cursor.js';
 
 export type { SqliteStoreOptions } from './sqlite/sqlite-store.js';
+// The PostgreSQL adapter is imported from './postgres/index.js', lazily, so the embedded mode never loads pg.
+export type { PostgresStoreOptions } from './postgres/index.js';
 export type { StoreErrorCode } from './errors.js';
 export type { FiredTimerKey } from './timer-inbound.js';
 export type { CursorPosition, LabelCursorPosition } from './cursor.js';

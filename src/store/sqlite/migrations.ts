@@ -5,15 +5,10 @@
  * processes opening one file cannot both apply the same version.
  */
 import type { Database } from 'better-sqlite3';
+import { CLOSED_STATE, type Migration } from '../dialect.js';
 import * as plans from './plans.js';
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
-const CLOSED = plans.CLOSED_STATE;
+const CLOSED = CLOSED_STATE;
 
 export const MIGRATIONS: readonly Migration[] = [
   {

@@ -17,12 +17,11 @@ import type {
   WorkflowListQuery,
   WorkflowUpdate,
 } from '../dialect.js';
+import { CLOSED_STATE } from '../dialect.js';
 import { perItem, type GuardedWrite, type Plan } from '../plan.js';
 import type { OutboxRow, QuarantinedSample, TimerRow } from '../port.js';
 import * as rows from '../rows.js';
 
-/** The state that closes a workflow; the partial unique index on open VINs leaves it out. */
-export const CLOSED_STATE: WorkflowState = 'completed';
 
 // ---- pragmas -------------------------------------------------------------------------------
 
