@@ -263,12 +263,15 @@ class Subscriber {
     return this.concurrency - this.inflight;
   }
 
-  /** Asks for messages priority by priority, critical first, until the slots are full or nothing is waiting. */
+  /**
+   * Asks for messages priority by priority, critical first, until the slots are full or each priority
+   * has been asked once; then listens. A kick during the sweep (a message arrived, a slot freed) asks
+   * again from the top, so a critical message that came in meanwhile is not left behind a low one.
+   */
   private sweep(consumer: TransportConsumer): void {
     this.sweeping = true;
     this.again = false;
     let i = 0;
-    let took = false;
     const step = (): void => {
       for (;;) {
         if (this.stopped || this.free <= 0) {
@@ -277,10 +280,9 @@ class Subscriber {
           return;
         }
         if (i === PRIORITIES_HIGH_FIRST.length) {
-          if (took || this.again) {
-            i = 0;
-            took = false;
+          if (this.again) {
             this.again = false;
+            i = 0;
             continue;
           }
           this.sweeping = false;
@@ -288,9 +290,9 @@ class Subscriber {
           return;
         }
         const got = consumer.take(PRIORITIES_HIGH_FIRST[i]!, this.free);
+        i += 1;
         if (Array.isArray(got)) {
-          took = this.dispatch(got) || took;
-          i += 1;
+          this.dispatch(got);
           continue;
         }
         got.then(
@@ -301,8 +303,7 @@ class Subscriber {
               this.sweeping = false;
               return;
             }
-            took = this.dispatch(msgs) || took;
-            i += 1;
+            this.dispatch(msgs);
             step();
           },
           (err: unknown) => {
@@ -317,20 +318,23 @@ class Subscriber {
     step();
   }
 
-  private dispatch(msgs: TransportMessage[]): boolean {
+  private dispatch(msgs: TransportMessage[]): void {
     for (const msg of msgs) {
       this.inflight += 1;
-      void this.layer
-        .deliver(this, msg)
-        .catch((err: unknown) => this.layer.report(err))
-        .finally(() => {
-          this.inflight -= 1;
-          if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
-          this.kick();
-        });
+      void this.layer.deliver(this, msg).then(this.settled, this.failed);
     }
-    return msgs.length > 0;
   }
+
+  private readonly settled = (): void => {
+    this.inflight -= 1;
+    if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    this.kick();
+  };
+
+  private readonly failed = (err: unknown): void => {
+    this.layer.report(err);
+    this.settled();
+  };
 }
 
 function priorityOf(env: Envelope): Priority {

@@ -18,6 +18,9 @@ export interface MemoryTransportOptions {
 
 export const DEFAULT_DEDUPE_WINDOW = 10_000;
 
+/** What an empty queue hands out; never written to. */
+const NONE: TransportMessage[] = [];
+
 interface Pending {
   readonly env: Envelope;
   readonly key: string;
@@ -34,13 +37,20 @@ export function createMemoryTransport(opts: MemoryTransportOptions = {}): Transp
 class MemoryTransport implements Transport {
   readonly inProcess = true;
   private readonly channels = new Map<string, Map<string, Group>>();
-  /** Recent message ids and when their first publish settles; oldest first. */
+  /** Recent message ids and when their first publish settles. */
   private readonly recent = new Map<string, Promise<void>>();
+  /**
+   * The same ids in a ring, to forget the oldest without walking the map from its start (a Map keeps
+   * deleted entries' slots until it rehashes, so `keys().next()` slows down as they pile up).
+   */
+  private readonly ring: (string | undefined)[];
+  private ringAt = 0;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
 
   constructor(private readonly dedupeWindow: number) {
     if (!Number.isInteger(dedupeWindow) || dedupeWindow < 0) throw new RangeError('dedupeWindow must be a non-negative integer');
+    this.ring = new Array<string | undefined>(dedupeWindow);
   }
 
   publish(channel: string, env: Envelope, opts: TransportPublish): Promise<void> {
@@ -92,11 +102,11 @@ class MemoryTransport implements Transport {
 
   private remember(msgId: string, settled: Promise<void>): void {
     if (this.dedupeWindow === 0) return;
+    const oldest = this.ring[this.ringAt];
+    if (oldest !== undefined) this.recent.delete(oldest);
+    this.ring[this.ringAt] = msgId;
+    this.ringAt = (this.ringAt + 1) % this.dedupeWindow;
     this.recent.set(msgId, settled);
-    if (this.recent.size > this.dedupeWindow) {
-      const oldest = this.recent.keys().next();
-      if (!oldest.done) this.recent.delete(oldest.value);
-    }
   }
 
   private settled(): void {
@@ -174,6 +184,7 @@ class Group {
 
   private take(priority: Priority, max: number): TransportMessage[] {
     const q = this.queues[4 - priority]!;
+    if (q.length === 0) return NONE;
     const out: TransportMessage[] = [];
     while (out.length < max && q.length > 0) {
       const p = q.shift()!;
