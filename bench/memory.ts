@@ -101,6 +101,7 @@ async function main(): Promise<void> {
   await agent.start();
   const app = await api.createApiServer({
     loop,
+    bus,
     store: st,
     clock,
     envelopes: signing.EnvelopeFactory.fromKeyRing('api', keys, clock),

@@ -75,7 +75,7 @@ async function setup(extra: Pick<ApiDeps, 'knownCenters'> = {}, telematics?: Tel
   };
   const loop = new MainOrchestrationLoop(testLoopOptions({ store, bus, clock, telematicsClient }, over));
   await loop.initialize();
-  const app = await createApiServer({ loop, store, clock, envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, clock), ...extra });
+  const app = await createApiServer({ loop, bus, store, clock, envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, clock), ...extra });
   return { clock, store, bus, loop, app };
 }
 
@@ -88,6 +88,8 @@ async function engage(s: Awaited<ReturnType<typeof setup>>, days = 3): Promise<s
   await s.loop.start();
   for (let i = 0; i < 100 && requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   await s.loop.stop();
+  // Listening again (without ticking): what the API publishes reaches the loop over the bus.
+  await s.loop.initialize();
   const cid = requests[0]!;
   const analyst = EnvelopeFactory.fromKeyRing(AGENTS.dataAnalysis, keys, s.clock);
   const result: AnalysisResult = {
@@ -520,6 +522,65 @@ describe('HTTP API', () => {
       }
     }
     expect(checked).toBeGreaterThan(30);
+  });
+
+  it('publishes each input from outside on the bus, on its channel, and the loop takes it from there (issue 8)', async () => {
+    const cid = await engage(s);
+    // A second consumer group on each channel sees what the orchestrator's group gets, as a monitor would.
+    const seen: [string, string, string][] = [];
+    for (const channel of [CHANNELS.engagementResult, CHANNELS.serviceCompleted, CHANNELS.feedbackResult]) {
+      await s.bus.subscribe(channel, async (env) => void seen.push([channel, env.header.message_type, env.header.sender]), { queue: 'monitor' });
+    }
+    await book(cid);
+    s.clock.advance(2 * DAY);
+    const report = { vin: VIN, appointment_id: APPOINTMENT.appointment_id, correlation_id: cid, completed_at: iso(s.clock.now()), findings: [] };
+    expect((await post('/api/webhooks/service-completed', report)).statusCode).toBe(202);
+    expect((await post('/api/feedback', { vin: VIN, correlation_id: cid, rating: 4 })).statusCode).toBe(202);
+    expect(seen).toEqual([
+      [CHANNELS.engagementResult, 'customer_response', AGENTS.api],
+      [CHANNELS.serviceCompleted, 'service_completed', AGENTS.api],
+      [CHANNELS.feedbackResult, 'feedback_received', AGENTS.api],
+    ]);
+    expect(await status()).toMatchObject({ state: 'completed', feedback: { rating: 4 } });
+  });
+
+  it('publishes nothing it answers 4xx to: the case would not take it', async () => {
+    const cid = await engage(s);
+    const seen: string[] = [];
+    await s.bus.subscribe(CHANNELS.engagementResult, async (env) => void seen.push(env.header.message_type), { queue: 'monitor' });
+    expect((await post('/api/customer-responses', { vin: OTHER_VIN, correlation_id: cid, decision: 'accept' })).statusCode).toBe(422);
+    expect((await post('/api/customer-responses', { vin: VIN, correlation_id: 'workflow-x-1', decision: 'accept' })).statusCode).toBe(404);
+    expect(seen).toEqual([]);
+  });
+
+  it('answers 503 when the bus does not take an input, and the case is unchanged', async () => {
+    const cid = await engage(s);
+    const before = await status();
+    const down = await createApiServer({
+      loop: s.loop,
+      bus: { publish: async () => Promise.reject(new Error('NATS: timeout')) },
+      store,
+      clock: s.clock,
+      envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, s.clock),
+    });
+    try {
+      const res = await down.inject({ method: 'POST', url: '/api/customer-responses', payload: { vin: VIN, correlation_id: cid, decision: 'accept' } });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ error: 'unavailable', message: expect.stringContaining('send it again') });
+    } finally {
+      await down.close();
+    }
+    expect(await status()).toEqual(before);
+  });
+
+  it('the orchestrator refuses, counts and ignores a contradicting input that reaches it over the bus anyway', async () => {
+    const cid = await engage(s);
+    const before = await status();
+    const api = EnvelopeFactory.fromKeyRing(AGENTS.api, keys, s.clock);
+    const wrong = { vin: OTHER_VIN, correlation_id: cid, decision: 'decline', responded_at: iso(s.clock.now()) };
+    await s.bus.publish(CHANNELS.engagementResult, api.create({ messageType: 'customer_response', receiver: 'orchestrator', correlationId: cid, payload: wrong }));
+    expect(await status()).toEqual(before);
+    expect((await store.getCounters())['inbound_refused']).toBe(1);
   });
 
   it('publishes an OpenAPI document listing the routes', async () => {

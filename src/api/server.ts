@@ -1,19 +1,24 @@
 /**
  * Pitwall's HTTP API. Inputs from outside (customer clicks, feedback, the scheduler's service reports)
- * become signed envelopes handed to the orchestrator, the same path as bus messages, and the answer is
- * sent only after the resulting decision is committed.
+ * become signed envelopes published on the bus (DESIGN: everything from outside crosses the bus), so any
+ * orchestrator instance can take them and a monitor on the bus sees them. Before publishing, the API
+ * previews the input against its case as the store has it (the orchestrator's own pure decider), so a
+ * client still hears at once that its input is malformed (400), names no case (404), does not apply now
+ * (409) or contradicts its case (422); an applicable input is answered 202 once the bus has taken it.
  */
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { DAY, isoTime } from '../core/clock.js';
-import type { Envelope } from '../core/envelope.js';
+import { CHANNELS, type Channel, type Envelope } from '../core/envelope.js';
+import type { Bus } from '../bus/port.js';
 import type { EnvelopeFactory } from '../bus/signing.js';
 import type { Store } from '../store/port.js';
 import { isInvalidCursor } from '../store/errors.js';
 import type { Workflow } from '../core/workflow.js';
 import type { MainOrchestrationLoop } from '../orchestrator/main-loop.js';
+import type { Preview } from '../orchestrator/preview.js';
 import {
   Accepted,
   CustomerResponseBody,
@@ -33,7 +38,9 @@ import { parseRequestNumbers } from './query.js';
 import type { KnownCenters } from './centers.js';
 
 export interface ApiDeps {
-  loop: Pick<MainOrchestrationLoop, 'deliver' | 'getStatistics' | 'getWorkflowStatus' | 'getCaseStatus' | 'lastPoll' | 'telematics'>;
+  loop: Pick<MainOrchestrationLoop, 'preview' | 'getStatistics' | 'getWorkflowStatus' | 'getCaseStatus' | 'lastPoll' | 'telematics'>;
+  /** Where inputs from outside are published, for whichever orchestrator instance takes them. */
+  bus: Pick<Bus, 'publish'>;
   store: Store;
   clock: Clock;
   /** Signs what the API hands on, as sender `api`. */
@@ -55,7 +62,28 @@ export const PREFERRED_TIME_PAST_MS = DAY;
 export const PREFERRED_TIME_AHEAD_MS = 366 * DAY;
 
 /** What every endpoint that takes input from outside may answer (see `answer` below). */
-const INPUT_RESPONSES = { 200: Accepted, 202: Accepted, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody, 422: ErrorBody } as const;
+const INPUT_RESPONSES = {
+  200: Accepted,
+  202: Accepted,
+  400: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  413: ErrorBody,
+  415: ErrorBody,
+  422: ErrorBody,
+  503: ErrorBody,
+} as const;
+
+/** The channel each input from outside is published on: where the orchestrator hears of it. */
+const INPUT_CHANNELS = {
+  customer_response: CHANNELS.engagementResult,
+  feedback_received: CHANNELS.feedbackResult,
+  service_completed: CHANNELS.serviceCompleted,
+} as const satisfies Record<string, Channel>;
+type InputType = keyof typeof INPUT_CHANNELS;
+
+/** What became of an input: previewed against its case, and published when the case would take it. */
+type Submitted = Exclude<Preview, { status: 'applicable' }> | { status: 'published'; state: string } | { status: 'unpublished'; error: string };
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimit ?? 1024 * 1024;
@@ -225,7 +253,11 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     return null;
   };
 
-  const submit = async (messageType: string, correlationId: string, payload: object) => {
+  /**
+   * Previews the input against its case and publishes it when the case would take it. Input the case
+   * would not take is answered without being published: the orchestrator would refuse or ignore it too.
+   */
+  const submit = async (messageType: InputType, correlationId: string, payload: object): Promise<Submitted> => {
     const env: Envelope = deps.envelopes.create({
       messageType,
       receiver: 'orchestrator',
@@ -233,19 +265,24 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       priority: 3,
       payload,
     });
-    return deps.loop.deliver(env);
+    const preview = await deps.loop.preview(env);
+    if (preview.status !== 'applicable') return preview;
+    try {
+      await deps.bus.publish(INPUT_CHANNELS[messageType], env);
+    } catch (err) {
+      deps.log?.warn({ err: (err as Error).message, message_type: messageType, correlation_id: correlationId }, 'bus did not take an input');
+      return { status: 'unpublished', error: (err as Error).message };
+    }
+    return { status: 'published', state: preview.state };
   };
 
-  const answer = async (
-    reply: FastifyReply,
-    correlationId: string,
-    result: Awaited<ReturnType<ApiDeps['loop']['deliver']>>,
-  ) => {
+  const answer = async (reply: FastifyReply, correlationId: string, result: Submitted) => {
     switch (result.status) {
-      case 'applied':
-        return reply.code(202).send({ status: 'recorded', correlation_id: correlationId, state: result.decision.workflow.state });
-      case 'duplicate':
-        return reply.code(200).send({ status: 'duplicate', correlation_id: correlationId, state: 'unchanged' });
+      case 'published':
+        // Taken by the bus: the orchestrator applies it (on the in-process bus, already has).
+        return reply.code(202).send({ status: 'recorded', correlation_id: correlationId, state: result.state });
+      case 'unpublished':
+        return reply.code(503).send({ error: 'unavailable', message: `the input could not be passed on; send it again (${result.error})` });
       case 'rejected':
         return reply.code(400).send({ error: 'invalid_request', message: result.reason });
       case 'refused':

@@ -175,6 +175,7 @@ export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
   await loop.initialize();
   const api = await createApiServer({
     loop,
+    bus,
     store,
     clock,
     envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, clock),

@@ -129,7 +129,7 @@ describe('the fleet poll and the history fetch share one ingest path (issue 7 it
     await bus.subscribe(CHANNELS.analysisRequest, async (env) => void requests.push(env.header.message_id), {
       queue: AGENTS.dataAnalysis,
     });
-    const app = await createApiServer({ loop, store, clock, envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, clock) });
+    const app = await createApiServer({ loop, bus, store, clock, envelopes: EnvelopeFactory.fromKeyRing(AGENTS.api, keys, clock) });
     let polls = 0;
     loop.events.on('event', (e) => {
       if (e.type === 'poll' && e.ok) polls += 1;

@@ -18,6 +18,7 @@ import { FleetPoller } from './fleet-poller.js';
 import { HistoryFetcher } from './history-fetcher.js';
 import { TelemetryIngest } from './ingest.js';
 import { INFORMATIONAL_TYPES, toEvent } from './inbound.js';
+import { previewInbound, type Preview } from './preview.js';
 import { buildStatistics, buildStatus, type Statistics, type WorkflowStatus } from './status.js';
 import { resolveOptions, type OrchestratorOptions, type ResolvedOrchestratorOptions } from './options.js';
 import { createTelematicsClient } from './telematics-client.js';
@@ -217,8 +218,8 @@ export class MainOrchestrationLoop {
   }
 
   /**
-   * Applies one inbound envelope (from the bus, or from the HTTP API in this process).
-   * Idempotent on message_id: a redelivered message changes nothing.
+   * Applies one inbound envelope taken off the bus. Idempotent on message_id: a redelivered message
+   * changes nothing.
    */
   async deliver(env: Envelope): Promise<ApplyResult | { status: 'rejected'; reason: string }> {
     if (INFORMATIONAL_TYPES.has(env.header.message_type))
@@ -229,12 +230,27 @@ export class MainOrchestrationLoop {
       this.log.warn({ reason: inbound.reason, message_id: env.header.message_id }, 'inbound message rejected');
       return { status: 'rejected', reason: inbound.reason };
     }
-    return this.track(
+    const result = await this.track(
       this.applier.apply({ vin: inbound.vin, correlationId: env.header.correlation_id }, inbound.event, {
         inboundId: env.header.message_id,
         causationId: env.header.message_id,
       }),
     );
+    // The API refuses such input before publishing it; one that reaches the loop anyway (another
+    // publisher, or the case changed in between) is refused here too, and counted.
+    if (result.status === 'refused') {
+      await this.store.incrementCounters({ inbound_refused: 1 });
+      this.log.warn(
+        { reason: result.reason, message_id: env.header.message_id, correlation_id: env.header.correlation_id, sender: env.header.sender },
+        'inbound message contradicts its case; refused',
+      );
+    }
+    return result;
+  }
+
+  /** What `env` would do to its case now, without committing anything (the HTTP API answers from it). */
+  preview(env: Envelope): Promise<Preview> {
+    return previewInbound(this.store, env, this.clock.now(), this.options.workflow);
   }
 
   private onCommitted(decision: Decision, previous: Workflow): void {
