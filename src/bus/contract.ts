@@ -137,8 +137,13 @@ export function busContract(name: string, makeBus: (setup: BusSetup) => Promise<
       const first = b.publish(channel, msg(0, { priority: 2 }));
       await until(() => blocked, 'the first message is being handled');
       const waiting = [b.publish(channel, msg(1, { priority: 1 })), b.publish(channel, msg(2, { priority: 4 }))];
-      // Both are waiting once stored; the in-process bus has them queued before publish returns.
-      if (!traits.publishAwaitsHandlers) await Promise.all(waiting);
+      // Both are waiting once stored (the in-process bus has them queued before publish returns). A
+      // broker hands a stored message to a consumer's open pull a moment after acknowledging it, so give
+      // that moment before the handler frees its slot.
+      if (!traits.publishAwaitsHandlers) {
+        await Promise.all(waiting);
+        await pause(50);
+      }
       gate.resolve();
       await Promise.all([first, ...waiting]);
       await until(() => order.length === 3, 'all three handled');

@@ -15,6 +15,9 @@
  * - ordered lanes hold `max_ack_pending` 1, so JetStream hands out a partition's next message only once
  *   the previous one is settled, by whichever process. A `no_wait` there would be parked by the server
  *   (NATS 2.9) while another process holds the partition, so ordered lanes only ever long-poll.
+ * Critical first holds among the messages in hand or stored when the layer asks; a message stored a
+ * moment ago may still be on its way to a lane's open long poll (the server acknowledges the publish and
+ * hands the message to the poll independently), and a lower one in hand can go first in that moment.
  * Messages held (waiting in a lane or in a handler) are kept alive with `+WPI` so a slow handler is not
  * redelivered to another member; a process that dies stops doing that, and JetStream redelivers after
  * `ack_wait`.
