@@ -46,7 +46,10 @@ export interface Bus {
    */
   publish(channel: string, env: Envelope, opts?: PublishOptions): Promise<void>;
   subscribe(channel: string, handler: Handler, opts: SubscribeOptions): Promise<Subscription>;
-  /** Resolves when every accepted message has been handled or dead-lettered (tests, graceful stop). */
+  /**
+   * Resolves when every accepted message has been handled or dead-lettered (tests, graceful stop): on
+   * the in-process bus, every message; on a broker, those of the queue groups this process serves.
+   */
   drain(): Promise<void>;
   close(): Promise<void>;
 }
