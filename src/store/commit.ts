@@ -26,9 +26,9 @@
  * exactly as if its decisions were committed one after another.
  */
 import type { TimerName } from '../core/workflow.js';
-import type { CommitPlans, LabelRecord, TimerKey, TransitionRecord } from './dialect.js';
+import type { CommitPlans, LabelRecord, OutboxRecord, TimerKey, TransitionRecord } from './dialect.js';
 import { runAll, runGuarded, type Plan, type Work } from './plan.js';
-import type { CommitOutcome, DecisionCommit, OutboxRow, TimerRow } from './port.js';
+import type { CommitOutcome, DecisionCommit, TimerRow } from './port.js';
 import type { Outcome } from './plan.js';
 
 interface Indexed {
@@ -45,7 +45,8 @@ export function* commitBatch(plans: CommitPlans, batch: readonly DecisionCommit[
     const accepted = yield* settle(plans, round, outcomes);
     if (accepted.length === 0) continue;
     yield* writeAccepted(plans, accepted);
-    for (const d of accepted) for (const c of d.counters) counters.set(c.counter, (counters.get(c.counter) ?? 0) + c.by);
+    for (const d of accepted)
+      for (const c of d.counters) counters.set(c.counter, (counters.get(c.counter) ?? 0) + c.by);
   }
   // Sorted, so two PostgreSQL transactions bumping the same counters lock them in one order.
   const deltas = [...counters].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -126,7 +127,7 @@ function* settle(plans: CommitPlans, round: Indexed[], outcomes: CommitOutcome[]
 /** Step 3 for the committed decisions of one round (no two of them share a workflow). */
 function* writeAccepted(plans: CommitPlans, accepted: DecisionCommit[]): Step<void> {
   const transitions: TransitionRecord[] = [];
-  const outbox: OutboxRow[] = [];
+  const outbox: OutboxRecord[] = [];
   const labels: LabelRecord[] = [];
   const fired: TimerKey[] = [];
   const cleared: string[] = [];
@@ -134,7 +135,7 @@ function* writeAccepted(plans: CommitPlans, accepted: DecisionCommit[]): Step<vo
   for (const d of accepted) {
     const { correlationId, vin, updatedAt } = d.workflow;
     for (const transition of d.transitions) transitions.push({ correlationId, vin, transition });
-    for (const row of d.outbox) outbox.push(row);
+    for (const row of d.outbox) outbox.push({ row, vin });
     for (const label of d.labels ?? []) labels.push({ label, recordedAt: updatedAt });
 
     // The decision's timer changes reduced to what they leave behind: a clear deletes everything set

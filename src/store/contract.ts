@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WORKFLOW_STATES, type TimerName, type Workflow } from '../core/workflow.js';
 import { labelsContract } from './contract-labels.js';
 import { listingContract } from './contract-listing.js';
+import { partitionsContract } from './contract-partitions.js';
 import { quarantineContract } from './contract-quarantine.js';
 import { retentionContract } from './contract-retention.js';
 import type { Store } from './port.js';
@@ -179,6 +180,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
     retentionContract(() => store);
     labelsContract(() => store);
     quarantineContract(() => store);
+    partitionsContract(() => store);
 
     describe('outbox', () => {
       it('never enqueues the same effect key twice', async () => {

@@ -21,6 +21,8 @@ import type {
   ListRow,
   MetaRow,
   OutboxDbRow,
+  OwnerRow,
+  PartitionLeaseRow,
   QuarantineDbRow,
   StateCountRow,
   TimerDbRow,
@@ -52,6 +54,12 @@ export interface TransitionRecord {
   correlationId: string;
   vin: string;
   transition: Transition;
+}
+
+/** An outbox row with the VIN of its workflow, which gives its partition. */
+export interface OutboxRecord {
+  row: OutboxRow;
+  vin: string;
 }
 
 export interface LabelRecord {
@@ -86,7 +94,7 @@ export interface CommitPlans {
   /** In the given order, which getTransitions keeps. */
   insertTransitions(records: readonly TransitionRecord[]): Plan[];
   /** A row whose key exists already is skipped, alone. */
-  insertOutbox(rows: readonly OutboxRow[]): Plan[];
+  insertOutbox(records: readonly OutboxRecord[]): Plan[];
   /** A label of a (correlation_id, component) stored already is skipped, alone. */
   insertLabels(labels: readonly LabelRecord[]): Plan[];
   /** Deletes each timer only if it still has that seq. */
@@ -128,7 +136,7 @@ export interface StorePlans extends CommitPlans {
   countTransitions(correlationId: string): Plan<CountRow>;
 
   /** Leases up to `limit` unsent rows not leased at `now`, most urgent then oldest first (rows in no order). */
-  claimOutbox(now: number, lockedUntil: number, limit: number): Plan<OutboxDbRow>;
+  claimOutbox(now: number, lockedUntil: number, limit: number, partitions?: readonly number[]): Plan<OutboxDbRow>;
   markSent(messageIds: readonly string[], now: number): Plan[];
   /** Deletes up to `limit` rows sent before `before`. */
   purgeSentOutbox(before: number, limit: number): Plan;
@@ -136,7 +144,7 @@ export interface StorePlans extends CommitPlans {
   purgeInbox(before: number, limit: number): Plan;
 
   /** Leases up to `limit` timers due and not leased at `now`, earliest first (rows in no order). */
-  claimDueTimers(now: number, lockedUntil: number, limit: number): Plan<TimerDbRow>;
+  claimDueTimers(now: number, lockedUntil: number, limit: number, partitions?: readonly number[]): Plan<TimerDbRow>;
   postponeTimers(name: TimerName, states: readonly WorkflowState[], until: number): Plan;
 
   /** Oldest serviced_at first, then correlation_id, component. */
@@ -146,7 +154,7 @@ export interface StorePlans extends CommitPlans {
   /** A known vehicle keeps its schedule; its last sample only moves forward. */
   upsertVehicles(vehicles: readonly { vin: string; lastSampleAt: number | null }[], now: number): Plan[];
   /** Due vehicles, oldest due first, locked for the rest of the transaction where the dialect can. */
-  selectDueVehicles(now: number, limit: number): Plan<VinRow>;
+  selectDueVehicles(now: number, limit: number, partitions?: readonly number[]): Plan<VinRow>;
   setNextCycle(vins: readonly string[], nextCycleAt: number): Plan[];
   countVehicles(): Plan<CountRow>;
 
@@ -154,6 +162,21 @@ export interface StorePlans extends CommitPlans {
   insertQuarantine(sample: QuarantinedSample): Plan;
   /** Most recently stored first. */
   selectQuarantine(limit: number): Plan<QuarantineDbRow>;
+
+  /** Every partition's lease, ascending, locked for the rest of the transaction where the dialect can. */
+  lockPartitionLeases(): Plan<PartitionLeaseRow>;
+  /** Forgets members whose membership expired before `now`. */
+  deleteExpiredLeaseMembers(now: number): Plan;
+  upsertLeaseMember(owner: string, expiresAt: number): Plan;
+  deleteLeaseMember(owner: string): Plan;
+  /** Live members, ascending by owner. */
+  selectLeaseMembers(now: number): Plan<OwnerRow>;
+  /** Extends the owner's leases on these partitions. */
+  renewLeases(owner: string, partitions: readonly number[], expiresAt: number): Plan[];
+  /** Gives these partitions to the owner, raising each one's epoch. */
+  takeLeases(owner: string, partitions: readonly number[], expiresAt: number): Plan[];
+  /** Frees the owner's leases on these partitions, or on all of them. */
+  releaseLeases(owner: string, partitions: readonly number[] | 'all'): Plan[];
 
   selectCounters(): Plan<CounterRow>;
   selectMeta(key: string): Plan<MetaRow>;

@@ -78,7 +78,12 @@ export function perItem(plans: readonly Plan[]): GuardedWrite {
 }
 
 /** Statements whose rows name the written items by `key` (INSERT/UPDATE … RETURNING). */
-export function byReturnedKey<T, R>(plans: readonly Plan<R>[], items: readonly T[], key: (item: T) => string, rowKey: (row: R) => string): GuardedWrite {
+export function byReturnedKey<T, R>(
+  plans: readonly Plan<R>[],
+  items: readonly T[],
+  key: (item: T) => string,
+  rowKey: (row: R) => string,
+): GuardedWrite {
   return {
     plans,
     written(outcomes) {

@@ -177,15 +177,21 @@ export interface WorkflowStore {
 
 /** The effects of committed decisions, waiting to be published. */
 export interface OutboxStore {
-  /** Unsent outbox rows, most urgent first, leased for `leaseMs` so a second dispatcher skips them. */
-  claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxRow[]>;
+  /**
+   * Unsent outbox rows, most urgent first, leased for `leaseMs` so a second dispatcher skips them.
+   * With `partitions`, only rows of workflows whose VIN is in one of them (`partitionOf`).
+   */
+  claimOutbox(now: number, limit: number, leaseMs: number, partitions?: readonly number[]): Promise<OutboxRow[]>;
   markSent(messageIds: string[], now: number): Promise<void>;
 }
 
 /** Durable timers, set and cleared by decisions (`DecisionCommit.timers`). */
 export interface TimerStore {
-  /** Due timers, leased for `leaseMs`. A timer is deleted by the commit of the decision it caused. */
-  claimDueTimers(now: number, limit: number, leaseMs: number): Promise<TimerRow[]>;
+  /**
+   * Due timers, leased for `leaseMs`. A timer is deleted by the commit of the decision it caused.
+   * With `partitions`, only timers of VINs in one of them.
+   */
+  claimDueTimers(now: number, limit: number, leaseMs: number, partitions?: readonly number[]): Promise<TimerRow[]>;
   /**
    * Deletes a timer that fired without effect (stale or ignored), only if it still has `seq`: between
    * the claim and this call a decision may have set the same timer name again, and that newer timer
@@ -230,8 +236,8 @@ export interface LabelStore {
 export interface VehicleStore {
   /** Records vehicles seen by a fleet poll; new ones are due for a cycle at `now`. */
   upsertVehicles(vehicles: { vin: string; lastSampleAt: number | null }[], now: number): Promise<void>;
-  /** Vehicles whose analysis cycle is due, oldest first. */
-  claimDueVehicles(now: number, limit: number, nextCycleAt: number): Promise<string[]>;
+  /** Vehicles whose analysis cycle is due, oldest first; with `partitions`, only VINs in one of them. */
+  claimDueVehicles(now: number, limit: number, nextCycleAt: number, partitions?: readonly number[]): Promise<string[]>;
   countVehicles(): Promise<number>;
 }
 
@@ -259,9 +265,44 @@ export interface MetaStore {
   setMeta(key: string, value: string): Promise<void>;
 }
 
+/** The partitions an instance holds, from one `leasePartitions` call. */
+export interface PartitionLease {
+  owner: string;
+  /** Held until `expiresAt`, ascending. */
+  partitions: number[];
+  /**
+   * Each held partition's epoch, in the order of `partitions`: it rises whenever the partition changes
+   * owner, so it can fence work started under an earlier lease.
+   */
+  epochs: number[];
+  expiresAt: number;
+  /** Live instances sharing the partitions, this one included. */
+  members: number;
+}
+
+/**
+ * Leases on the VIN partitions (partition.ts), shared fairly among the live instances: what keeps two
+ * orchestrators from advancing one vehicle's workflow at the same time. The workflow's optimistic
+ * version check stays the safety net for the moment a lease changes hands.
+ *
+ * Every instance calls `leasePartitions` well within `ttlMs` of its last call (a third of it, say):
+ * the call is the instance's heartbeat. Each live instance gets VIN_PARTITIONS / members partitions
+ * (the remainder going to the first instances by owner id); partitions of an instance that stopped
+ * calling are free once its lease expires; an instance holding more than its share gives the extra
+ * back, and the next call of an instance short of its share takes them. An instance must stop working
+ * on a partition it no longer gets, and on all of them once `expiresAt` has passed without a renewal.
+ * Times come from the callers' clocks, which must agree (the system clock, or one virtual clock).
+ */
+export interface PartitionStore {
+  leasePartitions(owner: string, now: number, ttlMs: number): Promise<PartitionLease>;
+  /** Gives up the owner's partitions and membership at once (a clean shutdown), so others take them on their next call. */
+  releasePartitions(owner: string): Promise<void>;
+}
+
 /** Every capability with the lifecycle: what an adapter implements and the composition root hands out. */
 export interface Store
-  extends StoreLifecycle,
+  extends
+    StoreLifecycle,
     WorkflowStore,
     OutboxStore,
     TimerStore,
@@ -270,6 +311,7 @@ export interface Store
     VehicleStore,
     QuarantineStore,
     CounterStore,
-    MetaStore {}
+    MetaStore,
+    PartitionStore {}
 
 export type { Effect };

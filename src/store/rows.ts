@@ -39,6 +39,17 @@ export interface MetaRow {
   value: string;
 }
 
+export interface OwnerRow {
+  owner: string;
+}
+
+export interface PartitionLeaseRow {
+  part: number;
+  owner: string | null;
+  expires_at: number;
+  epoch: number;
+}
+
 export interface DataRow {
   data: string;
 }

@@ -7,11 +7,18 @@
 import type { RejectionReason } from '../core/telemetry.js';
 import { WORKFLOW_STATES, type Workflow, type WorkflowState } from '../core/workflow.js';
 import { commitBatch } from './commit.js';
+import { checkLease, leaseWork } from './leases.js';
 import { decodeCursor, decodeLabelCursor, encodeCursor, encodeLabelCursor, pageLimit } from './cursor.js';
 import type { Dialect, StorePlans } from './dialect.js';
 import { StoreArgumentError } from './errors.js';
 import { run, runAll, type Plan, type Work } from './plan.js';
-import { rejectedCounter, type LabelCounts, type QuarantineResult, type QuarantinedSample, type Store } from './port.js';
+import {
+  rejectedCounter,
+  type LabelCounts,
+  type QuarantineResult,
+  type QuarantinedSample,
+  type Store,
+} from './port.js';
 import * as rows from './rows.js';
 
 /** Quarantined input is kept for diagnosis, not replay; a few KB show what was wrong. */
@@ -74,7 +81,9 @@ export function createSqlStore(dialect: Dialect): Store {
         ...(filter.cursor !== undefined ? { after: decodeCursor(filter.cursor) } : {}),
       });
       const found = await db.query(() => all([plan]));
-      const page = pageOf(found, limit, (last) => encodeCursor({ createdAt: last.created_at, correlationId: last.correlation_id }));
+      const page = pageOf(found, limit, (last) =>
+        encodeCursor({ createdAt: last.created_at, correlationId: last.correlation_id }),
+      );
       return { items: page.rows.map(rows.toWorkflow), nextCursor: page.nextCursor };
     },
     async getTransitions(correlationId, opts = {}) {
@@ -93,9 +102,9 @@ export function createSqlStore(dialect: Dialect): Store {
       return counts;
     },
 
-    async claimOutbox(now, limit, leaseMs) {
-      if (limit < 1) return [];
-      const found = await db.query(() => all([p.claimOutbox(now, now + leaseMs, limit)]));
+    async claimOutbox(now, limit, leaseMs, partitions) {
+      if (limit < 1 || partitions?.length === 0) return [];
+      const found = await db.query(() => all([p.claimOutbox(now, now + leaseMs, limit, partitions)]));
       // The claim's UPDATE … RETURNING gives no order of its own.
       return found.sort(rows.byOutboxOrder).map(rows.toOutboxRow);
     },
@@ -103,9 +112,9 @@ export function createSqlStore(dialect: Dialect): Store {
       if (messageIds.length > 0) await db.transaction(() => changesOf(...p.markSent(messageIds, now)));
     },
 
-    async claimDueTimers(now, limit, leaseMs) {
-      if (limit < 1) return [];
-      const found = await db.query(() => all([p.claimDueTimers(now, now + leaseMs, limit)]));
+    async claimDueTimers(now, limit, leaseMs, partitions) {
+      if (limit < 1 || partitions?.length === 0) return [];
+      const found = await db.query(() => all([p.claimDueTimers(now, now + leaseMs, limit, partitions)]));
       return found.sort(rows.byTimerOrder).map(rows.toTimerRow);
     },
     async deleteTimer(correlationId, name, seq) {
@@ -135,7 +144,11 @@ export function createSqlStore(dialect: Dialect): Store {
       });
       const found = await db.query(() => all([plan]));
       const page = pageOf(found, limit, (last) =>
-        encodeLabelCursor({ servicedAt: last.serviced_at, correlationId: last.correlation_id, component: last.component }),
+        encodeLabelCursor({
+          servicedAt: last.serviced_at,
+          correlationId: last.correlation_id,
+          component: last.component,
+        }),
       );
       return { items: page.rows.map(rows.toServiceLabel), nextCursor: page.nextCursor };
     },
@@ -150,10 +163,10 @@ export function createSqlStore(dialect: Dialect): Store {
     async upsertVehicles(vehicles, now) {
       if (vehicles.length > 0) await db.transaction(() => changesOf(...p.upsertVehicles(vehicles, now)));
     },
-    async claimDueVehicles(now, limit, nextCycleAt) {
-      if (limit < 1) return [];
+    async claimDueVehicles(now, limit, nextCycleAt, partitions) {
+      if (limit < 1 || partitions?.length === 0) return [];
       return db.transaction(function* claim(): Work<string[]> {
-        const vins = (yield* run(p.selectDueVehicles(now, limit))).rows.map((r) => r.vin);
+        const vins = (yield* run(p.selectDueVehicles(now, limit, partitions))).rows.map((r) => r.vin);
         if (vins.length > 0) yield* runAll(p.setNextCycle(vins, nextCycleAt));
         return vins;
       });
@@ -181,6 +194,14 @@ export function createSqlStore(dialect: Dialect): Store {
       return out;
     },
 
+    async leasePartitions(owner, now, ttlMs) {
+      checkLease(owner, ttlMs);
+      return db.transaction(() => leaseWork(p, owner, now, ttlMs));
+    },
+    async releasePartitions(owner) {
+      await db.transaction(() => changesOf(...p.releaseLeases(owner, 'all'), p.deleteLeaseMember(owner)));
+    },
+
     async getMeta(key) {
       return db.query(() => first(p.selectMeta(key), (r) => r.value));
     },
@@ -200,13 +221,19 @@ function* quarantineWork(p: StorePlans, samples: readonly QuarantinedSample[]): 
     result.stored += 1;
     result.byReason[reason] = (result.byReason[reason] ?? 0) + 1;
   }
-  const counted = Object.entries(result.byReason).map(([reason, n]) => [rejectedCounter(reason as RejectionReason), n] as const);
+  const counted = Object.entries(result.byReason).map(
+    ([reason, n]) => [rejectedCounter(reason as RejectionReason), n] as const,
+  );
   if (counted.length > 0) yield* runAll(p.addCounters(counted));
   return result;
 }
 
 /** A page of `limit` rows from `found` (read with limit + 1), and the cursor after it if there is more. */
-function pageOf<R>(found: R[], limit: number, cursorAfter: (last: R) => string): { rows: R[]; nextCursor: string | null } {
+function pageOf<R>(
+  found: R[],
+  limit: number,
+  cursorAfter: (last: R) => string,
+): { rows: R[]; nextCursor: string | null } {
   const page = found.slice(0, limit);
   const last = page[page.length - 1];
   return { rows: page, nextCursor: found.length > limit && last !== undefined ? cursorAfter(last) : null };

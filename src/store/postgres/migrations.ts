@@ -12,6 +12,7 @@
  */
 import type { PoolClient } from 'pg';
 import { CLOSED_STATE, type Migration } from '../dialect.js';
+import { VIN_PARTITIONS } from '../partition.js';
 import * as plans from './plans.js';
 
 const CLOSED = CLOSED_STATE;
@@ -61,7 +62,8 @@ CREATE TABLE outbox (
   created_at bigint NOT NULL,
   causation_id text,
   sent_at bigint,
-  locked_until bigint NOT NULL DEFAULT 0
+  locked_until bigint NOT NULL DEFAULT 0,
+  part integer NOT NULL
 );
 -- Only unsent rows are claimed, in the claim's order; the partial index stays small however long
 -- the sent history grows. The other serves purge: sent rows by age.
@@ -75,6 +77,7 @@ CREATE TABLE timers (
   due_at bigint NOT NULL,
   seq integer NOT NULL,
   locked_until bigint NOT NULL DEFAULT 0,
+  part integer NOT NULL,
   PRIMARY KEY (correlation_id, name)
 );
 CREATE INDEX timers_due ON timers (due_at, correlation_id, name);
@@ -94,7 +97,8 @@ CREATE TABLE vehicles (
   vin text COLLATE "C" PRIMARY KEY,
   first_seen_at bigint NOT NULL,
   last_sample_at bigint,
-  next_cycle_at bigint NOT NULL
+  next_cycle_at bigint NOT NULL,
+  part integer NOT NULL
 );
 CREATE INDEX vehicles_next_cycle ON vehicles (next_cycle_at, vin);
 
@@ -132,6 +136,21 @@ CREATE TABLE meta (
   key text COLLATE "C" PRIMARY KEY,
   value text NOT NULL
 );
+
+-- VIN partitions (partition.ts) leased to instances: one row per partition, owner NULL when free;
+-- the epoch rises whenever a partition changes owner. The claimable rows above record their part.
+CREATE TABLE partition_leases (
+  part integer PRIMARY KEY,
+  owner text COLLATE "C",
+  expires_at bigint NOT NULL DEFAULT 0,
+  epoch bigint NOT NULL DEFAULT 0
+);
+INSERT INTO partition_leases (part) SELECT generate_series(0, ${VIN_PARTITIONS - 1});
+-- The instances sharing the partitions; a member whose membership expired is gone.
+CREATE TABLE lease_members (
+  owner text COLLATE "C" PRIMARY KEY,
+  expires_at bigint NOT NULL
+);
 `,
   },
 ];
@@ -145,7 +164,9 @@ export async function migrate(client: PoolClient, schema: string, now: number = 
   try {
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await client.query(plans.createMigrationsTable);
-    const done = new Set((await client.query<{ version: number }>(plans.selectAppliedVersions)).rows.map((r) => r.version));
+    const done = new Set(
+      (await client.query<{ version: number }>(plans.selectAppliedVersions)).rows.map((r) => r.version),
+    );
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
       if (done.has(m.version)) continue;

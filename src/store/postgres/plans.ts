@@ -15,6 +15,7 @@ import type { TimerName, Workflow, WorkflowState } from '../../core/workflow.js'
 import type {
   InboxEntry,
   LabelListQuery,
+  OutboxRecord,
   LabelRecord,
   TimerKey,
   TransitionRecord,
@@ -23,9 +24,9 @@ import type {
 } from '../dialect.js';
 import { CLOSED_STATE } from '../dialect.js';
 import { byReturnedKey, type GuardedWrite, type Plan } from '../plan.js';
-import type { OutboxRow, QuarantinedSample, TimerRow } from '../port.js';
+import { partitionOf } from '../partition.js';
+import type { QuarantinedSample, TimerRow } from '../port.js';
 import * as rows from '../rows.js';
-
 
 // ---- migrations bookkeeping -----------------------------------------------------------------
 
@@ -54,16 +55,21 @@ const insertWorkflowsText = `INSERT INTO workflows (correlation_id, vin, state, 
 
 export function insertWorkflows(workflows: readonly Workflow[]): GuardedWrite {
   const plans = unnest<Workflow, rows.CorrelationIdRow>(insertWorkflowsText, workflows, (wf) => [
-      wf.correlationId,
-      wf.vin,
-      wf.state,
-      wf.urgency,
-      wf.version,
-      wf.createdAt,
-      wf.updatedAt,
+    wf.correlationId,
+    wf.vin,
+    wf.state,
+    wf.urgency,
+    wf.version,
+    wf.createdAt,
+    wf.updatedAt,
     JSON.stringify(wf),
   ]);
-  return byReturnedKey(plans, workflows, (wf) => wf.correlationId, (r) => r.correlation_id);
+  return byReturnedKey(
+    plans,
+    workflows,
+    (wf) => wf.correlationId,
+    (r) => r.correlation_id,
+  );
 }
 
 /**
@@ -82,16 +88,25 @@ const updateWorkflowsText = `UPDATE workflows AS w
   RETURNING w.correlation_id`;
 
 export function updateWorkflows(updates: readonly WorkflowUpdate[]): GuardedWrite {
-  const plans = unnest<WorkflowUpdate, rows.CorrelationIdRow>(updateWorkflowsText, updates, ({ workflow: wf, expectedVersion }) => [
+  const plans = unnest<WorkflowUpdate, rows.CorrelationIdRow>(
+    updateWorkflowsText,
+    updates,
+    ({ workflow: wf, expectedVersion }) => [
       wf.correlationId,
       wf.state,
       wf.urgency,
       wf.version,
       wf.updatedAt,
       JSON.stringify(wf),
-    expectedVersion,
-  ]);
-  return byReturnedKey(plans, updates, (u) => u.workflow.correlationId, (r) => r.correlation_id);
+      expectedVersion,
+    ],
+  );
+  return byReturnedKey(
+    plans,
+    updates,
+    (u) => u.workflow.correlationId,
+    (r) => r.correlation_id,
+  );
 }
 
 const selectWorkflowText = 'SELECT data FROM workflows WHERE correlation_id = $1';
@@ -120,7 +135,8 @@ export function listWorkflows(q: WorkflowListQuery): Plan<rows.ListRow> {
   if (q.state !== undefined) where.add('state = $', q.state);
   if (q.urgency !== undefined) where.add('urgency = $', q.urgency);
   // A row-value comparison, so the index is entered at the cursor instead of scanned up to it.
-  if (q.after !== undefined) where.add('(created_at, correlation_id) < ($, $)', q.after.createdAt, q.after.correlationId);
+  if (q.after !== undefined)
+    where.add('(created_at, correlation_id) < ($, $)', q.after.createdAt, q.after.correlationId);
   const limit = where.param(q.limit);
   return {
     text: `SELECT data, created_at, correlation_id FROM workflows ${where.clause()}
@@ -176,13 +192,13 @@ export function countTransitions(correlationId: string): Plan<rows.CountRow> {
 // ---- outbox ---------------------------------------------------------------------------------
 
 const insertOutboxText = `INSERT INTO outbox
-  (message_id, correlation_id, key, channel, message_type, receiver, priority, payload, created_at, causation_id)
+  (message_id, correlation_id, key, channel, message_type, receiver, priority, payload, created_at, causation_id, part)
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
-    $8::text[], $9::int8[], $10::text[])
+    $8::text[], $9::int8[], $10::text[], $11::int[])
   ON CONFLICT (key) DO NOTHING`;
 
-export function insertOutbox(outbox: readonly OutboxRow[]): Plan[] {
-  return unnest(insertOutboxText, outbox, (o) => [
+export function insertOutbox(records: readonly OutboxRecord[]): Plan[] {
+  return unnest(insertOutboxText, records, ({ row: o, vin }) => [
     o.messageId,
     o.correlationId,
     o.key,
@@ -193,23 +209,34 @@ export function insertOutbox(outbox: readonly OutboxRow[]): Plan[] {
     JSON.stringify(o.payload) ?? 'null',
     o.createdAt,
     o.causationId ?? null,
+    partitionOf(vin),
   ]);
 }
 
 /** Critical first in every queue, then oldest first; RETURNING has no order, so the store sorts again. */
-const claimOutboxText = `WITH claimed AS (
+const claimOutboxTexts = partitioned(
+  4,
+  (filter) => `WITH claimed AS (
     SELECT message_id FROM outbox
-    WHERE sent_at IS NULL AND locked_until <= $2
+    WHERE sent_at IS NULL AND locked_until <= $2${filter}
     ORDER BY priority DESC, created_at ASC, message_id ASC
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
   UPDATE outbox AS o SET locked_until = $1
   FROM claimed WHERE o.message_id = claimed.message_id
   RETURNING o.message_id, o.correlation_id, o.key, o.channel, o.message_type, o.receiver,
-    o.priority, o.payload, o.created_at, o.causation_id`;
+    o.priority, o.payload, o.created_at, o.causation_id`,
+);
 
-export function claimOutbox(now: number, lockedUntil: number, limit: number): Plan<rows.OutboxDbRow> {
-  return { text: claimOutboxText, values: [lockedUntil, now, limit] };
+export function claimOutbox(
+  now: number,
+  lockedUntil: number,
+  limit: number,
+  partitions?: readonly number[],
+): Plan<rows.OutboxDbRow> {
+  return partitions === undefined
+    ? { text: claimOutboxTexts.all, values: [lockedUntil, now, limit] }
+    : { text: claimOutboxTexts.some, values: [lockedUntil, now, limit, partitions] };
 }
 
 const markSentText = 'UPDATE outbox SET sent_at = $1 WHERE message_id = ANY($2::text[]) AND sent_at IS NULL';
@@ -227,12 +254,12 @@ export function purgeSentOutbox(before: number, limit: number): Plan {
 // ---- timers ---------------------------------------------------------------------------------
 
 /** A new set replaces the old timer and its lease. */
-const upsertTimersText = `INSERT INTO timers (correlation_id, name, vin, due_at, seq)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int[])
+const upsertTimersText = `INSERT INTO timers (correlation_id, name, vin, due_at, seq, part)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int[], $6::int[])
   ON CONFLICT (correlation_id, name) DO UPDATE
-  SET vin = EXCLUDED.vin, due_at = EXCLUDED.due_at, seq = EXCLUDED.seq, locked_until = 0`;
+  SET vin = EXCLUDED.vin, due_at = EXCLUDED.due_at, seq = EXCLUDED.seq, part = EXCLUDED.part, locked_until = 0`;
 export function upsertTimers(timers: readonly TimerRow[]): Plan[] {
-  return unnest(upsertTimersText, timers, (t) => [t.correlationId, t.name, t.vin, t.dueAt, t.seq]);
+  return unnest(upsertTimersText, timers, (t) => [t.correlationId, t.name, t.vin, t.dueAt, t.seq, partitionOf(t.vin)]);
 }
 
 const clearTimersText = 'DELETE FROM timers WHERE correlation_id = ANY($1::text[])';
@@ -257,17 +284,27 @@ export function postponeTimers(name: TimerName, states: readonly WorkflowState[]
 }
 
 /** Earliest first; RETURNING has no order, so the store sorts the claimed rows again. */
-const claimDueTimersText = `WITH claimed AS (
+const claimDueTimersTexts = partitioned(
+  4,
+  (filter) => `WITH claimed AS (
     SELECT correlation_id, name FROM timers
-    WHERE due_at <= $2 AND locked_until <= $2
+    WHERE due_at <= $2 AND locked_until <= $2${filter}
     ORDER BY due_at ASC, correlation_id ASC, name ASC
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
   UPDATE timers AS t SET locked_until = $1
   FROM claimed WHERE t.correlation_id = claimed.correlation_id AND t.name = claimed.name
-  RETURNING t.correlation_id, t.vin, t.name, t.due_at, t.seq`;
-export function claimDueTimers(now: number, lockedUntil: number, limit: number): Plan<rows.TimerDbRow> {
-  return { text: claimDueTimersText, values: [lockedUntil, now, limit] };
+  RETURNING t.correlation_id, t.vin, t.name, t.due_at, t.seq`,
+);
+export function claimDueTimers(
+  now: number,
+  lockedUntil: number,
+  limit: number,
+  partitions?: readonly number[],
+): Plan<rows.TimerDbRow> {
+  return partitions === undefined
+    ? { text: claimDueTimersTexts.all, values: [lockedUntil, now, limit] }
+    : { text: claimDueTimersTexts.some, values: [lockedUntil, now, limit, partitions] };
 }
 
 // ---- inbox ----------------------------------------------------------------------------------
@@ -279,7 +316,12 @@ const insertInboxText = `INSERT INTO inbox (message_id, processed_at)
   RETURNING message_id`;
 export function insertInbox(entries: readonly InboxEntry[]): GuardedWrite {
   const plans = unnest<InboxEntry, rows.MessageIdRow>(insertInboxText, entries, (e) => [e.messageId, e.processedAt]);
-  return byReturnedKey(plans, entries, (e) => e.messageId, (r) => r.message_id);
+  return byReturnedKey(
+    plans,
+    entries,
+    (e) => e.messageId,
+    (r) => r.message_id,
+  );
 }
 
 /** Undoes the inbox rows of decisions refused for a version conflict. */
@@ -330,7 +372,12 @@ export function listLabels(q: LabelListQuery): Plan<rows.LabelDbRow> {
   const where = new Where();
   if (q.since !== undefined) where.add('serviced_at >= $', q.since);
   if (q.after !== undefined) {
-    where.add('(serviced_at, correlation_id, component) > ($, $, $)', q.after.servicedAt, q.after.correlationId, q.after.component);
+    where.add(
+      '(serviced_at, correlation_id, component) > ($, $, $)',
+      q.after.servicedAt,
+      q.after.correlationId,
+      q.after.component,
+    );
   }
   const limit = where.param(q.limit);
   return {
@@ -350,8 +397,8 @@ export function countLabelsByFinding(): Plan<rows.FindingCountRow> {
 // ---- vehicles -------------------------------------------------------------------------------
 
 /** GREATEST ignores NULLs: the last sample only moves forward, and a NULL never erases it. */
-const upsertVehiclesText = `INSERT INTO vehicles (vin, first_seen_at, last_sample_at, next_cycle_at)
-  SELECT v.vin, $2, v.last_sample_at, $2 FROM unnest($1::text[], $3::int8[]) AS v(vin, last_sample_at)
+const upsertVehiclesText = `INSERT INTO vehicles (vin, first_seen_at, last_sample_at, next_cycle_at, part)
+  SELECT v.vin, $2, v.last_sample_at, $2, v.part FROM unnest($1::text[], $3::int8[], $4::int[]) AS v(vin, last_sample_at, part)
   ON CONFLICT (vin) DO UPDATE SET last_sample_at = GREATEST(vehicles.last_sample_at, EXCLUDED.last_sample_at)`;
 
 /**
@@ -366,15 +413,25 @@ export function upsertVehicles(vehicles: readonly { vin: string; lastSampleAt: n
     latest.set(v.vin, before === null ? at : at === null ? before : Math.max(before, at));
   }
   const vins = [...latest.keys()].sort();
-  return [{ text: upsertVehiclesText, values: [vins, now, vins.map((vin) => latest.get(vin) ?? null)] }];
+  return [
+    {
+      text: upsertVehiclesText,
+      values: [vins, now, vins.map((vin) => latest.get(vin) ?? null), vins.map(partitionOf)],
+    },
+  ];
 }
 
 /** Locked until the claim commits; vehicles another instance is claiming are skipped, not waited for. */
-const selectDueVehiclesText = `SELECT vin FROM vehicles WHERE next_cycle_at <= $1
+const selectDueVehiclesTexts = partitioned(
+  3,
+  (filter) => `SELECT vin FROM vehicles WHERE next_cycle_at <= $1${filter}
   ORDER BY next_cycle_at ASC, vin ASC LIMIT $2
-  FOR UPDATE SKIP LOCKED`;
-export function selectDueVehicles(now: number, limit: number): Plan<rows.VinRow> {
-  return { text: selectDueVehiclesText, values: [now, limit] };
+  FOR UPDATE SKIP LOCKED`,
+);
+export function selectDueVehicles(now: number, limit: number, partitions?: readonly number[]): Plan<rows.VinRow> {
+  return partitions === undefined
+    ? { text: selectDueVehiclesTexts.all, values: [now, limit] }
+    : { text: selectDueVehiclesTexts.some, values: [now, limit, partitions] };
 }
 
 const setNextCycleText = 'UPDATE vehicles SET next_cycle_at = $1 WHERE vin = ANY($2::text[])';
@@ -421,6 +478,55 @@ export function selectQuarantine(limit: number): Plan<rows.QuarantineDbRow> {
   return { text: selectQuarantineText, values: [limit] };
 }
 
+// ---- partition leases ----------------------------------------------------------------------
+
+/** Every lease row locked: instances renewing at the same moment take turns. */
+const lockPartitionLeasesText = 'SELECT part, owner, expires_at, epoch FROM partition_leases ORDER BY part FOR UPDATE';
+export function lockPartitionLeases(): Plan<rows.PartitionLeaseRow> {
+  return { text: lockPartitionLeasesText, values: [] };
+}
+
+const deleteExpiredLeaseMembersText = 'DELETE FROM lease_members WHERE expires_at <= $1';
+export function deleteExpiredLeaseMembers(now: number): Plan {
+  return { text: deleteExpiredLeaseMembersText, values: [now] };
+}
+
+const upsertLeaseMemberText = `INSERT INTO lease_members (owner, expires_at) VALUES ($1, $2)
+  ON CONFLICT (owner) DO UPDATE SET expires_at = EXCLUDED.expires_at`;
+export function upsertLeaseMember(owner: string, expiresAt: number): Plan {
+  return { text: upsertLeaseMemberText, values: [owner, expiresAt] };
+}
+
+const deleteLeaseMemberText = 'DELETE FROM lease_members WHERE owner = $1';
+export function deleteLeaseMember(owner: string): Plan {
+  return { text: deleteLeaseMemberText, values: [owner] };
+}
+
+const selectLeaseMembersText = 'SELECT owner FROM lease_members WHERE expires_at > $1 ORDER BY owner';
+export function selectLeaseMembers(now: number): Plan<rows.OwnerRow> {
+  return { text: selectLeaseMembersText, values: [now] };
+}
+
+const renewLeasesText = 'UPDATE partition_leases SET expires_at = $1 WHERE owner = $2 AND part = ANY($3::int[])';
+export function renewLeases(owner: string, partitions: readonly number[], expiresAt: number): Plan[] {
+  return [{ text: renewLeasesText, values: [expiresAt, owner, partitions] }];
+}
+
+const takeLeasesText =
+  'UPDATE partition_leases SET owner = $1, expires_at = $2, epoch = epoch + 1 WHERE part = ANY($3::int[])';
+export function takeLeases(owner: string, partitions: readonly number[], expiresAt: number): Plan[] {
+  return [{ text: takeLeasesText, values: [owner, expiresAt, partitions] }];
+}
+
+const releaseLeasesText =
+  'UPDATE partition_leases SET owner = NULL, expires_at = 0 WHERE owner = $1 AND part = ANY($2::int[])';
+const releaseAllLeasesText = 'UPDATE partition_leases SET owner = NULL, expires_at = 0 WHERE owner = $1';
+export function releaseLeases(owner: string, partitions: readonly number[] | 'all'): Plan[] {
+  return partitions === 'all'
+    ? [{ text: releaseAllLeasesText, values: [owner] }]
+    : [{ text: releaseLeasesText, values: [owner, partitions] }];
+}
+
 // ---- meta -----------------------------------------------------------------------------------
 
 const selectMetaText = 'SELECT value FROM meta WHERE key = $1';
@@ -428,7 +534,8 @@ export function selectMeta(key: string): Plan<rows.MetaRow> {
   return { text: selectMetaText, values: [key] };
 }
 
-const upsertMetaText = 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value';
+const upsertMetaText =
+  'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value';
 export function upsertMeta(key: string, value: string): Plan {
   return { text: upsertMetaText, values: [key, value] };
 }
@@ -450,6 +557,11 @@ function unnest<T, R = never>(text: string, items: readonly T[], row: (item: T) 
 
 function noNul(text: string): string {
   return text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text;
+}
+
+/** A claim's text for all partitions and for some (bound as an int array, parameter `$n`). */
+function partitioned(n: number, build: (filter: string) => string): { all: string; some: string } {
+  return { all: build(''), some: build(` AND part = ANY($${n}::int[])`) };
 }
 
 /** A WHERE clause whose `$` marks are numbered as its values are added. */

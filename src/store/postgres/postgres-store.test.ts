@@ -52,11 +52,7 @@ if (!up) {
 } else {
   afterAll(dropSchemas);
 
-  storeContract(
-    'postgres',
-    async () => createPostgresStore({ url, schema: freshSchema(), poolSize: 4 }),
-    dropSchemas,
-  );
+  storeContract('postgres', async () => createPostgresStore({ url, schema: freshSchema(), poolSize: 4 }), dropSchemas);
 
   describe('postgres store', () => {
     const open: Store[] = [];
@@ -95,7 +91,10 @@ if (!up) {
       const wf = opened(vinOf(1), T0);
       const rows = ['r1', 'r2', 'r3', 'r4'].map((k, i) => outboxRow(wf, k, { createdAt: T0 + i }));
       await a.commitDecisions([decision(null, wf, { outbox: rows })]);
-      await a.upsertVehicles([1, 2, 3].map((n) => ({ vin: vinOf(n), lastSampleAt: null })), T0);
+      await a.upsertVehicles(
+        [1, 2, 3].map((n) => ({ vin: vinOf(n), lastSampleAt: null })),
+        T0,
+      );
       await a.commitDecisions([
         decision(wf, next(wf), {
           timers: [

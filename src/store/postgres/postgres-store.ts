@@ -42,10 +42,13 @@ const postgresPlans: StorePlans = plans;
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const schema = options.schema ?? DEFAULT_SCHEMA;
   if (!SCHEMA_NAME.test(schema)) {
-    throw new StoreArgumentError(`schema must be lower-case letters, digits and underscores (at most 63), got ${JSON.stringify(schema)}`);
+    throw new StoreArgumentError(
+      `schema must be lower-case letters, digits and underscores (at most 63), got ${JSON.stringify(schema)}`,
+    );
   }
   const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
-  if (!Number.isInteger(poolSize) || poolSize < 1) throw new StoreArgumentError(`poolSize must be an integer >= 1, got ${poolSize}`);
+  if (!Number.isInteger(poolSize) || poolSize < 1)
+    throw new StoreArgumentError(`poolSize must be an integer >= 1, got ${poolSize}`);
   const pool = new pg.Pool({
     connectionString: options.url,
     max: poolSize,

@@ -6,6 +6,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { CLOSED_STATE, type Migration } from '../dialect.js';
+import { partitionOf, VIN_PARTITIONS } from '../partition.js';
 import * as plans from './plans.js';
 
 const CLOSED = CLOSED_STATE;
@@ -186,10 +187,44 @@ ALTER TABLE quarantine ADD COLUMN sample_key TEXT;
 CREATE UNIQUE INDEX quarantine_sample_key ON quarantine (sample_key);
 `,
   },
+  {
+    version: 5,
+    name: 'VIN partitions, leased to instances',
+    // Each claimable row records its VIN's partition (partition.ts), so an instance claims only the
+    // rows of the partitions it leases. Rows written before get theirs here: pw_partition() is
+    // partitionOf(), registered by migrate(). Sent outbox rows are never claimed again and keep NULL.
+    sql: `
+ALTER TABLE outbox ADD COLUMN part INTEGER;
+ALTER TABLE timers ADD COLUMN part INTEGER;
+ALTER TABLE vehicles ADD COLUMN part INTEGER;
+UPDATE timers SET part = pw_partition(vin);
+UPDATE vehicles SET part = pw_partition(vin);
+UPDATE outbox SET part = (SELECT pw_partition(w.vin) FROM workflows AS w WHERE w.correlation_id = outbox.correlation_id)
+  WHERE sent_at IS NULL;
+
+-- One row per partition; owner NULL: free. The epoch rises whenever the partition changes owner.
+CREATE TABLE partition_leases (
+  part INTEGER PRIMARY KEY,
+  owner TEXT,
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  epoch INTEGER NOT NULL DEFAULT 0
+);
+WITH RECURSIVE n(part) AS (SELECT 0 UNION ALL SELECT part + 1 FROM n WHERE part < ${VIN_PARTITIONS - 1})
+INSERT INTO partition_leases (part) SELECT part FROM n;
+-- The instances sharing the partitions; a member whose membership expired is gone.
+CREATE TABLE lease_members (
+  owner TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 /** Applies every migration not yet recorded; returns the versions it applied. */
 export function migrate(db: Database, now: number = Date.now()): number[] {
+  db.function('pw_partition', { deterministic: true }, (vin: unknown) =>
+    typeof vin === 'string' ? partitionOf(vin) : null,
+  );
   db.exec(plans.createMigrationsTable);
   const applied: number[] = [];
   for (const m of MIGRATIONS) {

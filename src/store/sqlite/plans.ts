@@ -11,6 +11,7 @@ import type { TimerName, Workflow, WorkflowState } from '../../core/workflow.js'
 import type {
   InboxEntry,
   LabelListQuery,
+  OutboxRecord,
   LabelRecord,
   TimerKey,
   TransitionRecord,
@@ -19,9 +20,9 @@ import type {
 } from '../dialect.js';
 import { CLOSED_STATE } from '../dialect.js';
 import { perItem, type GuardedWrite, type Plan } from '../plan.js';
-import type { OutboxRow, QuarantinedSample, TimerRow } from '../port.js';
+import { partitionOf } from '../partition.js';
+import type { QuarantinedSample, TimerRow } from '../port.js';
 import * as rows from '../rows.js';
-
 
 // ---- pragmas -------------------------------------------------------------------------------
 
@@ -77,7 +78,16 @@ export function insertWorkflows(workflows: readonly Workflow[]): GuardedWrite {
   return perItem(
     workflows.map((wf) => ({
       text: insertWorkflowText,
-      values: [wf.correlationId, wf.vin, wf.state, wf.urgency, wf.version, wf.createdAt, wf.updatedAt, JSON.stringify(wf)],
+      values: [
+        wf.correlationId,
+        wf.vin,
+        wf.state,
+        wf.urgency,
+        wf.version,
+        wf.createdAt,
+        wf.updatedAt,
+        JSON.stringify(wf),
+      ],
     })),
   );
 }
@@ -97,7 +107,16 @@ export function updateWorkflows(updates: readonly WorkflowUpdate[]): GuardedWrit
   return perItem(
     updates.map(({ workflow: wf, expectedVersion }) => ({
       text: updateWorkflowText,
-      values: [wf.state, wf.urgency, wf.version, wf.updatedAt, JSON.stringify(wf), wf.correlationId, expectedVersion, wf.state],
+      values: [
+        wf.state,
+        wf.urgency,
+        wf.version,
+        wf.updatedAt,
+        JSON.stringify(wf),
+        wf.correlationId,
+        expectedVersion,
+        wf.state,
+      ],
     })),
   );
 }
@@ -217,17 +236,17 @@ export function countTransitions(correlationId: string): Plan<rows.CountRow> {
 
 // ---- outbox ---------------------------------------------------------------------------------
 
-const OUTBOX_COLUMNS = 10;
+const OUTBOX_COLUMNS = 11;
 const OUTBOX_PER_INSERT = 16;
 const insertOutboxText = byCount(
   (count) => `INSERT INTO outbox
-  (message_id, correlation_id, key, channel, message_type, receiver, priority, payload, created_at, causation_id)
+  (message_id, correlation_id, key, channel, message_type, receiver, priority, payload, created_at, causation_id, part)
   VALUES ${rowsOf(OUTBOX_COLUMNS, count)}
   ON CONFLICT(key) DO NOTHING`,
 );
 
-export function insertOutbox(outbox: readonly OutboxRow[]): Plan[] {
-  return multiRow(outbox, OUTBOX_PER_INSERT, insertOutboxText, (o, v) =>
+export function insertOutbox(records: readonly OutboxRecord[]): Plan[] {
+  return multiRow(records, OUTBOX_PER_INSERT, insertOutboxText, ({ row: o, vin }, v) =>
     v.push(
       o.messageId,
       o.correlationId,
@@ -239,6 +258,7 @@ export function insertOutbox(outbox: readonly OutboxRow[]): Plan[] {
       JSON.stringify(o.payload) ?? 'null',
       o.createdAt,
       o.causationId ?? null,
+      partitionOf(vin),
     ),
   );
 }
@@ -247,17 +267,26 @@ export function insertOutbox(outbox: readonly OutboxRow[]): Plan[] {
  * Critical first in every queue, then oldest first; the message id (UUIDv7, time-ordered) breaks
  * ties. RETURNING has no order, so the store sorts the claimed rows again.
  */
-export const claimOutboxText = `UPDATE outbox SET locked_until = ?
+const claimOutboxTexts = partitioned(
+  (filter) => `UPDATE outbox SET locked_until = ?
   WHERE message_id IN (
     SELECT message_id FROM outbox
-    WHERE sent_at IS NULL AND locked_until <= ?
+    WHERE sent_at IS NULL AND locked_until <= ?${filter}
     ORDER BY priority DESC, created_at ASC, message_id ASC
     LIMIT ?)
   RETURNING message_id, correlation_id, key, channel, message_type, receiver,
-    priority, payload, created_at, causation_id`;
+    priority, payload, created_at, causation_id`,
+);
 
-export function claimOutbox(now: number, lockedUntil: number, limit: number): Plan<rows.OutboxDbRow> {
-  return { text: claimOutboxText, values: [lockedUntil, now, limit] };
+export function claimOutbox(
+  now: number,
+  lockedUntil: number,
+  limit: number,
+  partitions?: readonly number[],
+): Plan<rows.OutboxDbRow> {
+  return partitions === undefined
+    ? { text: claimOutboxTexts.all, values: [lockedUntil, now, limit] }
+    : { text: claimOutboxTexts.some, values: [lockedUntil, now, JSON.stringify(partitions), limit] };
 }
 
 const markSentText = 'UPDATE outbox SET sent_at = ? WHERE message_id = ? AND sent_at IS NULL';
@@ -274,17 +303,19 @@ export function purgeSentOutbox(before: number, limit: number): Plan {
 
 // ---- timers ---------------------------------------------------------------------------------
 
-const TIMER_COLUMNS = 5;
+const TIMER_COLUMNS = 6;
 const TIMERS_PER_INSERT = 32;
 /** A new set replaces the old timer and its lease. */
 const upsertTimersText = byCount(
-  (count) => `INSERT INTO timers (correlation_id, name, vin, due_at, seq)
+  (count) => `INSERT INTO timers (correlation_id, name, vin, due_at, seq, part)
   VALUES ${rowsOf(TIMER_COLUMNS, count)}
   ON CONFLICT(correlation_id, name) DO UPDATE
-  SET vin = excluded.vin, due_at = excluded.due_at, seq = excluded.seq, locked_until = 0`,
+  SET vin = excluded.vin, due_at = excluded.due_at, seq = excluded.seq, part = excluded.part, locked_until = 0`,
 );
 export function upsertTimers(timers: readonly TimerRow[]): Plan[] {
-  return multiRow(timers, TIMERS_PER_INSERT, upsertTimersText, (t, v) => v.push(t.correlationId, t.name, t.vin, t.dueAt, t.seq));
+  return multiRow(timers, TIMERS_PER_INSERT, upsertTimersText, (t, v) =>
+    v.push(t.correlationId, t.name, t.vin, t.dueAt, t.seq, partitionOf(t.vin)),
+  );
 }
 
 const clearTimersText = 'DELETE FROM timers WHERE correlation_id = ?';
@@ -307,15 +338,24 @@ export function postponeTimers(name: TimerName, states: readonly WorkflowState[]
 }
 
 /** Earliest first; RETURNING has no order, so the store sorts the claimed rows again. */
-const claimDueTimersText = `UPDATE timers SET locked_until = ?
+const claimDueTimersTexts = partitioned(
+  (filter) => `UPDATE timers SET locked_until = ?
   WHERE (correlation_id, name) IN (
     SELECT correlation_id, name FROM timers
-    WHERE due_at <= ? AND locked_until <= ?
+    WHERE due_at <= ? AND locked_until <= ?${filter}
     ORDER BY due_at ASC, correlation_id ASC, name ASC
     LIMIT ?)
-  RETURNING correlation_id, vin, name, due_at, seq`;
-export function claimDueTimers(now: number, lockedUntil: number, limit: number): Plan<rows.TimerDbRow> {
-  return { text: claimDueTimersText, values: [lockedUntil, now, now, limit] };
+  RETURNING correlation_id, vin, name, due_at, seq`,
+);
+export function claimDueTimers(
+  now: number,
+  lockedUntil: number,
+  limit: number,
+  partitions?: readonly number[],
+): Plan<rows.TimerDbRow> {
+  return partitions === undefined
+    ? { text: claimDueTimersTexts.all, values: [lockedUntil, now, now, limit] }
+    : { text: claimDueTimersTexts.some, values: [lockedUntil, now, now, JSON.stringify(partitions), limit] };
 }
 
 // ---- inbox ----------------------------------------------------------------------------------
@@ -364,7 +404,9 @@ const insertLabelsText = byCount(
   ON CONFLICT(correlation_id, component) DO NOTHING`,
 );
 export function insertLabels(labels: readonly LabelRecord[]): Plan[] {
-  return multiRow(labels, LABELS_PER_INSERT, insertLabelsText, (l, v) => v.push(...rows.labelValues(l.label, l.recordedAt)));
+  return multiRow(labels, LABELS_PER_INSERT, insertLabelsText, (l, v) =>
+    v.push(...rows.labelValues(l.label, l.recordedAt)),
+  );
 }
 
 const listLabelsTexts = new Map<string, string>();
@@ -402,19 +444,26 @@ export function countLabelsByFinding(): Plan<rows.FindingCountRow> {
 // ---- vehicles -------------------------------------------------------------------------------
 
 /** Scalar max() is NULL if either side is, hence the COALESCE. */
-const upsertVehicleText = `INSERT INTO vehicles (vin, first_seen_at, last_sample_at, next_cycle_at)
-  VALUES (?, ?, ?, ?)
+const upsertVehicleText = `INSERT INTO vehicles (vin, first_seen_at, last_sample_at, next_cycle_at, part)
+  VALUES (?, ?, ?, ?, ?)
   ON CONFLICT(vin) DO UPDATE SET last_sample_at = COALESCE(
     max(excluded.last_sample_at, vehicles.last_sample_at), excluded.last_sample_at, vehicles.last_sample_at)`;
 export function upsertVehicles(vehicles: readonly { vin: string; lastSampleAt: number | null }[], now: number): Plan[] {
-  return vehicles.map((v) => ({ text: upsertVehicleText, values: [v.vin, now, v.lastSampleAt ?? null, now] }));
+  return vehicles.map((v) => ({
+    text: upsertVehicleText,
+    values: [v.vin, now, v.lastSampleAt ?? null, now, partitionOf(v.vin)],
+  }));
 }
 
 /** SQLite has one writer at a time: the transaction alone keeps two claims apart. */
-const selectDueVehiclesText = `SELECT vin FROM vehicles WHERE next_cycle_at <= ?
-  ORDER BY next_cycle_at ASC, vin ASC LIMIT ?`;
-export function selectDueVehicles(now: number, limit: number): Plan<rows.VinRow> {
-  return { text: selectDueVehiclesText, values: [now, limit] };
+const selectDueVehiclesTexts = partitioned(
+  (filter) => `SELECT vin FROM vehicles WHERE next_cycle_at <= ?${filter}
+  ORDER BY next_cycle_at ASC, vin ASC LIMIT ?`,
+);
+export function selectDueVehicles(now: number, limit: number, partitions?: readonly number[]): Plan<rows.VinRow> {
+  return partitions === undefined
+    ? { text: selectDueVehiclesTexts.all, values: [now, limit] }
+    : { text: selectDueVehiclesTexts.some, values: [now, JSON.stringify(partitions), limit] };
 }
 
 const setNextCycleText = 'UPDATE vehicles SET next_cycle_at = ? WHERE vin = ?';
@@ -438,13 +487,65 @@ const insertQuarantineText = `INSERT INTO quarantine (sample_key, received_at, v
   ON CONFLICT (sample_key) DO NOTHING`;
 export function insertQuarantine(q: QuarantinedSample): Plan {
   const r = q.rejection;
-  return { text: insertQuarantineText, values: [q.key, q.receivedAt, q.vin ?? null, q.source, r.reason, r.field, r.message, q.raw] };
+  return {
+    text: insertQuarantineText,
+    values: [q.key, q.receivedAt, q.vin ?? null, q.source, r.reason, r.field, r.message, q.raw],
+  };
 }
 
 const selectQuarantineText = `SELECT sample_key, received_at, vin, source, reason, field, message, raw
   FROM quarantine ORDER BY id DESC LIMIT ?`;
 export function selectQuarantine(limit: number): Plan<rows.QuarantineDbRow> {
   return { text: selectQuarantineText, values: [limit] };
+}
+
+// ---- partition leases ----------------------------------------------------------------------
+
+const lockPartitionLeasesText = 'SELECT part, owner, expires_at, epoch FROM partition_leases ORDER BY part';
+export function lockPartitionLeases(): Plan<rows.PartitionLeaseRow> {
+  return { text: lockPartitionLeasesText, values: [] };
+}
+
+const deleteExpiredLeaseMembersText = 'DELETE FROM lease_members WHERE expires_at <= ?';
+export function deleteExpiredLeaseMembers(now: number): Plan {
+  return { text: deleteExpiredLeaseMembersText, values: [now] };
+}
+
+const upsertLeaseMemberText = `INSERT INTO lease_members (owner, expires_at) VALUES (?, ?)
+  ON CONFLICT(owner) DO UPDATE SET expires_at = excluded.expires_at`;
+export function upsertLeaseMember(owner: string, expiresAt: number): Plan {
+  return { text: upsertLeaseMemberText, values: [owner, expiresAt] };
+}
+
+const deleteLeaseMemberText = 'DELETE FROM lease_members WHERE owner = ?';
+export function deleteLeaseMember(owner: string): Plan {
+  return { text: deleteLeaseMemberText, values: [owner] };
+}
+
+const selectLeaseMembersText = 'SELECT owner FROM lease_members WHERE expires_at > ? ORDER BY owner';
+export function selectLeaseMembers(now: number): Plan<rows.OwnerRow> {
+  return { text: selectLeaseMembersText, values: [now] };
+}
+
+const renewLeasesText =
+  'UPDATE partition_leases SET expires_at = ? WHERE owner = ? AND part IN (SELECT value FROM json_each(?))';
+export function renewLeases(owner: string, partitions: readonly number[], expiresAt: number): Plan[] {
+  return [{ text: renewLeasesText, values: [expiresAt, owner, JSON.stringify(partitions)] }];
+}
+
+const takeLeasesText = `UPDATE partition_leases SET owner = ?, expires_at = ?, epoch = epoch + 1
+  WHERE part IN (SELECT value FROM json_each(?))`;
+export function takeLeases(owner: string, partitions: readonly number[], expiresAt: number): Plan[] {
+  return [{ text: takeLeasesText, values: [owner, expiresAt, JSON.stringify(partitions)] }];
+}
+
+const releaseLeasesText = `UPDATE partition_leases SET owner = NULL, expires_at = 0
+  WHERE owner = ? AND part IN (SELECT value FROM json_each(?))`;
+const releaseAllLeasesText = 'UPDATE partition_leases SET owner = NULL, expires_at = 0 WHERE owner = ?';
+export function releaseLeases(owner: string, partitions: readonly number[] | 'all'): Plan[] {
+  return partitions === 'all'
+    ? [{ text: releaseAllLeasesText, values: [owner] }]
+    : [{ text: releaseLeasesText, values: [owner, JSON.stringify(partitions)] }];
 }
 
 // ---- meta -----------------------------------------------------------------------------------
@@ -454,7 +555,8 @@ export function selectMeta(key: string): Plan<rows.MetaRow> {
   return { text: selectMetaText, values: [key] };
 }
 
-const upsertMetaText = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value';
+const upsertMetaText =
+  'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value';
 export function upsertMeta(key: string, value: string): Plan {
   return { text: upsertMetaText, values: [key, value] };
 }
@@ -473,6 +575,11 @@ function rowsOf(columns: number, count: number): string {
 function byCount(build: (count: number) => string): (count: number) => string {
   const texts: string[] = [];
   return (count) => (texts[count] ??= build(count));
+}
+
+/** A claim's text for all partitions and for some (bound as one JSON array before the limit). */
+function partitioned(build: (filter: string) => string): { all: string; some: string } {
+  return { all: build(''), some: build(' AND part IN (SELECT value FROM json_each(?))') };
 }
 
 function memo(cache: Map<string, string>, key: string, build: () => string): string {

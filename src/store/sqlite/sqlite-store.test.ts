@@ -9,6 +9,7 @@ import { label } from '../contract-labels.js';
 import { MIGRATIONS } from './migrations.js';
 import * as plans from './plans.js';
 import { PURGE_CHUNK_ROWS, createSqliteStore } from './sqlite-store.js';
+import { VIN_PARTITIONS, partitionOf } from '../partition.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pitwall-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,7 +93,13 @@ describe('sqlite store on a file', () => {
       outboxRow(wf, 'sent', { priority: 4, createdAt: T0 }),
       outboxRow(wf, 'leased', { priority: 3, createdAt: T0 }),
     ];
-    for (const plan of plans.insertOutbox(rows)) v1.prepare(plan.text).run(plan.values);
+    // The outbox as migration 1 wrote it (later migrations add columns the current plans write).
+    const insert = v1.prepare(`INSERT INTO outbox
+      (message_id, correlation_id, key, channel, message_type, receiver, priority, payload, created_at, causation_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    for (const r of rows) {
+      insert.run(r.messageId, r.correlationId, r.key, r.channel, r.messageType, r.receiver, r.priority, JSON.stringify(r.payload), r.createdAt, r.causationId);
+    }
     for (const plan of plans.markSent([rows[2]?.messageId ?? ''], T0 + 1)) v1.prepare(plan.text).run(plan.values);
     v1.prepare('UPDATE outbox SET locked_until = ? WHERE key = ?').run(T0 + 60_000, rows[3]?.key);
     v1.close();
@@ -198,6 +205,39 @@ describe('sqlite store on a file', () => {
     expect(await store.quarantine([{ ...bad, source: 'telematics_api' }])).toEqual({ stored: 0, byReason: {} });
     expect(await store.listQuarantine(10)).toHaveLength(3);
     expect(await store.getCounters()).toEqual({ 'telemetry_rejected:wrong_type': 3 });
+    await store.close();
+  });
+
+  it('migration 5 gives the claimable rows written under 4 their VIN partition', async () => {
+    const path = freshFile();
+    const v4 = new Database(path);
+    v4.exec(plans.createMigrationsTable);
+    for (const m of MIGRATIONS.slice(0, 4)) {
+      v4.exec(m.sql);
+      v4.prepare(plans.insertMigration).run(m.version, m.name, T0);
+    }
+    const wf = opened(vinOf(1), T0);
+    v4.prepare('INSERT INTO workflows (correlation_id, vin, state, urgency, version, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      wf.correlationId, wf.vin, wf.state, wf.urgency, wf.version, wf.createdAt, wf.updatedAt, JSON.stringify(wf),
+    );
+    v4.prepare('INSERT INTO timers (correlation_id, name, vin, due_at, seq) VALUES (?, ?, ?, ?, ?)').run(wf.correlationId, 'retry', wf.vin, T0, 1);
+    v4.prepare('INSERT INTO vehicles (vin, first_seen_at, last_sample_at, next_cycle_at) VALUES (?, ?, ?, ?)').run(wf.vin, T0, null, T0);
+    const insert = v4.prepare(`INSERT INTO outbox
+      (message_id, correlation_id, key, channel, message_type, receiver, priority, payload, created_at, causation_id, sent_at)
+      VALUES (?, ?, ?, 'c', 't', 'r', 2, '{}', ?, NULL, ?)`);
+    insert.run('m-unsent', wf.correlationId, `${wf.correlationId}:a`, T0, null);
+    insert.run('m-sent', wf.correlationId, `${wf.correlationId}:b`, T0, T0);
+    v4.close();
+
+    const store = createSqliteStore({ path });
+    await store.migrate();
+    const part = partitionOf(wf.vin);
+    const other = (part + 1) % VIN_PARTITIONS;
+    expect(await store.claimDueTimers(T0, 10, 100, [other])).toEqual([]);
+    expect((await store.claimDueTimers(T0, 10, 100, [part])).map((t) => t.name)).toEqual(['retry']);
+    expect(await store.claimDueVehicles(T0, 10, T0 + 1, [part])).toEqual([wf.vin]);
+    expect((await store.claimOutbox(T0, 10, 100, [part])).map((r) => r.messageId)).toEqual(['m-unsent']);
+    expect((await store.leasePartitions('a', T0, 1000)).partitions).toHaveLength(VIN_PARTITIONS);
     await store.close();
   });
 });
