@@ -32,6 +32,8 @@ const T0 = Date.parse('2026-03-01T00:00:00Z');
 const SECRET = 'contract-secret-0123456789';
 /** Real time a condition may take to come true: generous, for a loaded CI machine and a real broker. */
 const WAIT_MS = 15_000;
+/** Real time a bus gets to close after a test before its streams are cleaned up anyway. */
+const CLOSE_WAIT_MS = 5_000;
 
 interface Payload {
   n: number;
@@ -88,8 +90,12 @@ export function busContract(name: string, makeBus: (setup: BusSetup) => Promise<
       bus = null;
     });
     afterEach(async () => {
-      await bus?.close();
-      await cleanup?.();
+      try {
+        // A failed test can leave a handler blocked for ever; the cleanup must run all the same.
+        if (bus) await Promise.race([bus.close(), pause(CLOSE_WAIT_MS)]);
+      } finally {
+        await cleanup?.();
+      }
     });
 
     it('splits a queue group between its members and gives every group each message once', async () => {

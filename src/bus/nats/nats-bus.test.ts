@@ -69,8 +69,12 @@ if (!up) {
       sender = EnvelopeFactory.fromKeyRing('orchestrator', keys, clock);
     });
     afterEach(async () => {
-      for (const b of open.splice(0)) await b.close().catch(() => {});
-      await deleteNamespace(admin, ns);
+      try {
+        // Bounded: a failed test can leave a handler blocked, and the streams must go all the same.
+        await Promise.race([Promise.allSettled(open.splice(0).map((b) => b.close())), new Promise((r) => setTimeout(r, 5000))]);
+      } finally {
+        await deleteNamespace(admin, ns);
+      }
     });
 
     /** A bus closed after the test; `kept: false` for one whose process the test kills instead. */
