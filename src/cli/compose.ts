@@ -13,28 +13,32 @@ import { AGENTS } from '../core/envelope.js';
 import { DEFAULT_WORKFLOW_CONFIG } from '../core/workflow.js';
 import { ScaledClock, SystemClock } from '../clock/clocks.js';
 import type { Agent, AgentContext } from '../bus/agent.js';
-import { MemoryBus } from '../bus/memory.js';
+import type { Bus } from '../bus/port.js';
 import { EnvelopeFactory, keyRingFromSecret, type KeyRing } from '../bus/signing.js';
-import { signatureMiddleware } from '../bus/verify.js';
-import { createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import { MainOrchestrationLoop } from '../orchestrator/main-loop.js';
+import { createTelematicsClient } from '../orchestrator/telematics-client.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../orchestrator/options.js';
 import { createApiServer } from '../api/server.js';
 import { cachedCenters } from '../api/centers.js';
 import { createDataAnalysisAgent, loadDtcCatalog } from '../analysis/index.js';
 import { createEngagementAgent, createHttpGateway, createTelematicsDirectory } from '../engagement/index.js';
 import { createSchedulerClient, createSchedulingAgent } from '../scheduling/index.js';
 import { createFeedbackAgent } from '../feedback/index.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { loadAnalysisModel, type LoadedAnalysisModel } from './model.js';
+import { busKind, openBus, openStore } from './adapters.js';
+import { AGENT_KINDS, type AgentKind } from './agent-kinds.js';
+
+export { AGENT_KINDS, type AgentKind };
 
 export interface PitwallSystem {
   loop: MainOrchestrationLoop;
-  analysisModel: LoadedAnalysisModel;
+  analysisModel: LoadedAnalysisModel | null;
   api: FastifyInstance;
   apiUrl: string;
   store: Store;
-  bus: MemoryBus;
+  bus: Bus;
   agents: Agent[];
   stop(): Promise<void>;
 }
@@ -47,6 +51,11 @@ export interface SystemOptions {
   notificationUrl: string;
   /** The fleet model, loaded before anything starts; loaded here from the config when absent. */
   analysisModel?: LoadedAnalysisModel;
+  /**
+   * The agents this process runs beside its orchestrator. @default every kind on the in-process bus (they
+   * could run nowhere else), none on NATS, where each runs as `pitwall agent <kind>`.
+   */
+  agents?: readonly AgentKind[];
 }
 
 /** The bus secret: PITWALL_BUS_SECRET, else one generated once into the data directory (mode 600). */
@@ -118,20 +127,23 @@ export function workflowTimingFor(config: Pick<Config, 'stateTimeout' | 'speed'>
   };
 }
 
-export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
-  const { config, clock, log } = opts;
-  // First, so a missing or broken model file stops the start before anything is opened.
-  const analysisModel = opts.analysisModel ?? loadAnalysisModel(config);
-  log.info({ model_file: analysisModel.file, trained_at: analysisModel.model?.trained_at ?? null }, analysisModel.description);
-  mkdirSync(config.dataDir, { recursive: true });
-  const keys: KeyRing = keyRingFromSecret(loadBusSecret(config.dataDir), SENDERS);
-  const store = createSqliteStore({ path: path.join(config.dataDir, 'pitwall.db') });
-  const bus = new MemoryBus({
-    clock,
-    envelopes: EnvelopeFactory.fromKeyRing('bus', keys, clock),
-    middleware: [signatureMiddleware(keys, (reason) => log.warn({ reason }, 'bus message refused'))],
-    onError: (err) => log.debug({ err: (err as Error).message }, 'bus handler failed; retrying'),
-  });
+/** What an agent process needs beside the bus: its ports to the outside. */
+export interface AgentDeps {
+  config: Readonly<Config>;
+  log: Logger;
+  notificationUrl: string;
+  /** For the analysis agent; loaded from the config when absent. */
+  analysisModel?: LoadedAnalysisModel;
+}
+
+/** The bus key ring every process of one deployment shares (the bus secret in the data dir or environment). */
+export function keyRingFor(config: Pick<Config, 'dataDir'>): KeyRing {
+  return keyRingFromSecret(loadBusSecret(config.dataDir), SENDERS);
+}
+
+/** Builds (does not start) the agents of the given kinds over one bus. */
+export function createAgents(kinds: readonly AgentKind[], bus: Bus, clock: Clock, keys: KeyRing, deps: AgentDeps): Agent[] {
+  const { config, log } = deps;
   const ctx = (name: string): AgentContext => ({
     bus,
     clock,
@@ -139,27 +151,83 @@ export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
     envelopes: EnvelopeFactory.fromKeyRing(name, keys, clock),
   });
   const portalUrl = config.pitwallUrl;
-  const gateway = createHttpGateway(opts.notificationUrl);
-  const dtc = loadDtcCatalog(DTC_TABLE);
-  if (dtc.warning) log.warn(dtc.warning);
-  const agents: Agent[] = [
-    createDataAnalysisAgent(ctx(AGENTS.dataAnalysis), {
-      dtcCatalog: dtc.catalog,
-      ...(analysisModel.model ? { learned: analysisModel.model } : {}),
-    }),
-    createEngagementAgent(ctx(AGENTS.customerEngagement), {
-      directory: createTelematicsDirectory(config.telematicsUrl),
-      gateway,
-      portalUrl,
-    }),
-    createSchedulingAgent(ctx(AGENTS.scheduling), { client: createSchedulerClient(config.schedulerUrl, { timeoutMs: 5000 }) }),
-    createFeedbackAgent(ctx(AGENTS.feedback), { gateway, portalUrl }),
-  ];
+  const gateway = createHttpGateway(deps.notificationUrl);
+  const make: Record<AgentKind, () => Agent> = {
+    analysis: () => {
+      const model = deps.analysisModel ?? loadAnalysisModel(config);
+      const dtc = loadDtcCatalog(DTC_TABLE);
+      if (dtc.warning) log.warn(dtc.warning);
+      return createDataAnalysisAgent(ctx(AGENTS.dataAnalysis), { dtcCatalog: dtc.catalog, ...(model.model ? { learned: model.model } : {}) });
+    },
+    engagement: () =>
+      createEngagementAgent(ctx(AGENTS.customerEngagement), { directory: createTelematicsDirectory(config.telematicsUrl), gateway, portalUrl }),
+    scheduling: () =>
+      createSchedulingAgent(ctx(AGENTS.scheduling), { client: createSchedulerClient(config.schedulerUrl, { timeoutMs: 5000 }) }),
+    feedback: () => createFeedbackAgent(ctx(AGENTS.feedback), { gateway, portalUrl }),
+  };
+  return kinds.map((k) => make[k]());
+}
+
+export interface AgentProcess {
+  agents: Agent[];
+  bus: Bus;
+  stop(): Promise<void>;
+}
+
+/** `pitwall agent <kind>`: agents of the given kinds on a shared bus, and nothing else. */
+export async function startAgents(kinds: readonly AgentKind[], opts: AgentDeps & { clock: Clock }): Promise<AgentProcess> {
+  const { config, clock, log } = opts;
+  if (busKind(config) === 'memory') {
+    throw new ConfigError('an agent process needs a bus it can share with the orchestrator: give --bus nats://host:port (the in-process bus reaches no other process)');
+  }
+  const keys = keyRingFor(config);
+  const bus = await openBus(config, { clock, keys, log, name: `pitwall-agent-${kinds.join('-')}-${process.pid}` });
+  const agents = createAgents(kinds, bus, clock, keys, opts);
+  try {
+    for (const a of agents) await a.start();
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
+  let stopped: Promise<void> | null = null;
+  return {
+    agents,
+    bus,
+    stop: () =>
+      (stopped ??= (async () => {
+        for (const a of agents) await a.stop();
+        await bus.close();
+      })()),
+  };
+}
+
+export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
+  const { config, clock, log } = opts;
+  const kinds = opts.agents ?? (busKind(config) === 'memory' ? AGENT_KINDS : []);
+  // First, so a missing or broken model file stops the start before anything is opened.
+  const analysisModel = kinds.includes('analysis') ? (opts.analysisModel ?? loadAnalysisModel(config)) : null;
+  if (analysisModel) {
+    log.info({ model_file: analysisModel.file, trained_at: analysisModel.model?.trained_at ?? null }, analysisModel.description);
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  const keys = keyRingFor(config);
+  const store = await openStore(config);
+  const bus = await openBus(config, { clock, keys, log, name: `pitwall-orchestrator-${process.pid}` }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  const agents = createAgents(kinds, bus, clock, keys, {
+    config,
+    log,
+    notificationUrl: opts.notificationUrl,
+    ...(analysisModel ? { analysisModel } : {}),
+  });
   for (const a of agents) await a.start();
 
   const loop = new MainOrchestrationLoop({
     telematicsApiUrl: config.telematicsUrl,
     schedulerApiUrl: config.schedulerUrl,
+    telematicsClient: createTelematicsClient(config.telematicsUrl, DEFAULT_REQUEST_TIMEOUT_MS),
     pollingInterval: config.pollingInterval,
     analysisIntervalMs: config.analysisInterval * 1000,
     fetchConcurrency: config.fetchConcurrency,

@@ -53,6 +53,22 @@ describe('resolveConfig', () => {
     }
   });
 
+  it('picks the store and the bus by URL, and refuses one it has no adapter for', () => {
+    expect(resolveConfig({ env: {} })).toMatchObject({ db: '', bus: 'memory' });
+    const pg = 'postgres://pitwall:secret@127.0.0.1:5432/pitwall';
+    expect(resolveConfig({ env: { PITWALL_DB_URL: pg, PITWALL_BUS_URL: 'nats://127.0.0.1:4222' } })).toMatchObject({
+      db: pg,
+      bus: 'nats://127.0.0.1:4222',
+    });
+    expect(resolveConfig({ env: {}, flags: { db: '/var/lib/pitwall/fleet.db', bus: 'nats://a:4222, nats://b:4222' } })).toMatchObject({
+      db: '/var/lib/pitwall/fleet.db',
+      bus: 'nats://a:4222,nats://b:4222',
+    });
+    expect(() => resolveConfig({ env: { PITWALL_DB_URL: 'mysql://db/pitwall' } })).toThrow(/db \(environment PITWALL_DB_URL\) must be a SQLite file path or a URL such as postgres:\/\//);
+    expect(() => resolveConfig({ env: { PITWALL_BUS_URL: 'kafka://k:9092' } })).toThrow(/must be memory or a URL such as nats:\/\//);
+    expect(() => resolveConfig({ env: {}, flags: { bus: 'nats://ok:4222,redis://no' } })).toThrow(/--bus/);
+  });
+
   it('applies per-command defaults under the user’s choices', () => {
     expect(resolveConfig({ env: {}, overrides: { speed: 1 } }).speed).toBe(1);
     expect(resolveConfig({ env: { PITWALL_SPEED: '60' }, overrides: { speed: 1 } }).speed).toBe(60);

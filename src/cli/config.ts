@@ -6,7 +6,19 @@ import { readFileSync } from 'node:fs';
 import { PERSONAS as SIM_PERSONAS, type Persona } from '../sim/vehicles.js';
 import { DEFAULT_POLLING_INTERVAL_S } from '../orchestrator/options.js';
 
-export type SettingType = 'int' | 'number' | 'string' | 'optional-path' | 'url' | 'optional-url' | 'level' | 'iso' | 'personas';
+export type SettingType =
+  | 'int'
+  | 'number'
+  | 'string'
+  | 'optional-path'
+  | 'url'
+  | 'optional-url'
+  | 'level'
+  | 'iso'
+  | 'personas'
+  | 'db-url'
+  | 'bus-url'
+  | 'namespace';
 
 export interface Setting {
   key: SettingKey;
@@ -41,6 +53,16 @@ export interface Config {
   logLevel: string;
   /** '' = `<dataDir>/fleet-model.json` when it exists, else the rules alone */
   analysisModel: string;
+  /** '' = the SQLite file `<dataDir>/pitwall.db`; else a SQLite file path or a `postgres://` URL */
+  db: string;
+  /** `memory` (in-process) or a `nats://` URL (comma-separated for several servers) */
+  bus: string;
+  /** Lower-case letters and digits prefixing this deployment's NATS streams and subjects; '' = none */
+  busNamespace: string;
+  /** Orchestrator processes `pitwall start` runs (more than one needs a shared bus) */
+  orchestrators: number;
+  /** Processes of each agent kind `pitwall start` runs on a shared bus */
+  agents: number;
 }
 export type SettingKey = keyof Config;
 
@@ -74,6 +96,29 @@ export const SETTINGS: readonly Setting[] = [
     type: 'optional-path',
     doc: 'fleet model file the analysis blends into its rules (written by `pitwall model retrain`); empty: `<data-dir>/fleet-model.json` if it exists, else the rules alone',
   },
+  {
+    key: 'db',
+    flag: 'db',
+    env: 'PITWALL_DB_URL',
+    type: 'db-url',
+    doc: 'the store: a SQLite file path, or `postgres://user:password@host:port/database[?schema=name]` for PostgreSQL (tables in schema `pitwall` unless named); empty: `<data-dir>/pitwall.db`',
+  },
+  {
+    key: 'bus',
+    flag: 'bus',
+    env: 'PITWALL_BUS_URL',
+    type: 'bus-url',
+    doc: 'the message bus: `memory` (in-process, one process) or `nats://host:port` for NATS JetStream (comma-separated for a cluster)',
+  },
+  {
+    key: 'busNamespace',
+    flag: 'bus-namespace',
+    env: 'PITWALL_BUS_NAMESPACE',
+    type: 'namespace',
+    doc: 'NATS only: lower-case letters and digits that prefix this deployment’s streams and subjects, so several deployments (or test runs) share one NATS server; empty: none',
+  },
+  { key: 'orchestrators', flag: 'orchestrators', env: 'PITWALL_ORCHESTRATORS', type: 'int', min: 1, max: 16, doc: '`pitwall start`: orchestrator processes (more than one needs `--bus nats://…`)' },
+  { key: 'agents', flag: 'agents', env: 'PITWALL_AGENTS', type: 'int', min: 1, max: 16, doc: '`pitwall start` on NATS: processes of each agent kind (analysis, engagement, scheduling, feedback)' },
 ];
 
 // One polling default for every command and for the loop used as a library.
@@ -101,6 +146,11 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   personas: '',
   logLevel: 'info',
   analysisModel: '',
+  db: '',
+  bus: 'memory',
+  busNamespace: '',
+  orchestrators: 1,
+  agents: 1,
 });
 
 /**
@@ -164,6 +214,28 @@ export function parseSetting(setting: Setting, raw: unknown, origin: string): st
       }
       return list.join(',');
     }
+    case 'db-url':
+      if (typeof text !== 'string') throw new ConfigError(`${what} must be a SQLite file path or a postgres:// URL, got ${JSON.stringify(raw)}`);
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+        if (!/^postgres(ql)?:\/\//i.test(text) || !URL.canParse(text)) {
+          throw new ConfigError(`${what} must be a SQLite file path or a URL such as postgres://user:password@127.0.0.1:5432/pitwall, got ${JSON.stringify(raw)}`);
+        }
+      }
+      return text;
+    case 'bus-url': {
+      if (typeof text !== 'string') throw new ConfigError(`${what} must be memory or a nats:// URL, got ${JSON.stringify(raw)}`);
+      if (text === 'memory') return text;
+      const servers = text.split(',').map((u) => u.trim());
+      if (servers.some((u) => !/^(nats|tls):\/\//i.test(u) || !URL.canParse(u))) {
+        throw new ConfigError(`${what} must be memory or a URL such as nats://127.0.0.1:4222 (comma-separated for several servers), got ${JSON.stringify(raw)}`);
+      }
+      return servers.join(',');
+    }
+    case 'namespace':
+      if (typeof text !== 'string' || !/^[a-z0-9]*$/.test(text) || text === 'channel') {
+        throw new ConfigError(`${what} must be lower-case letters and digits (or empty), got ${JSON.stringify(raw)}`);
+      }
+      return text;
     case 'optional-path':
       if (typeof text !== 'string') throw new ConfigError(`${what} must be a file path, got ${JSON.stringify(raw)}`);
       return text;

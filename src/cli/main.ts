@@ -5,6 +5,7 @@ import pc from 'picocolors';
 import { COMMAND_DEFAULTS, DEFAULTS, SETTINGS, ConfigError, parseSetting, resolveConfig, type Config, type SettingKey } from './config.js';
 import { isVin } from '../core/ids.js';
 import { transitionDiagram } from '../core/workflow.js';
+import { AGENT_KINDS, type AgentKind } from './agent-kinds.js';
 
 const program = new Command();
 program
@@ -59,11 +60,16 @@ async function run(fn: () => Promise<void>): Promise<void> {
 const START_KEYS: SettingKey[] = [
   'vehicles', 'speed', 'seed', 'dataDir', 'port', 'telematicsPort', 'schedulerPort', 'host',
   'pollingInterval', 'analysisInterval', 'stateTimeout', 'clockEpoch', 'badSampleRate', 'personas', 'fetchConcurrency', 'logLevel',
-  'analysisModel',
+  'analysisModel', 'db', 'bus', 'busNamespace', 'orchestrators', 'agents',
 ];
 
 withSettings(
-  program.command('start').description('Run the embedded system: simulated fleet, mock APIs, orchestrator, agents and the HTTP API'),
+  program
+    .command('start')
+    .description(
+      'Run the embedded system: simulated fleet, mock APIs, orchestrator, agents and the HTTP API; with --bus nats://… ' +
+        '(and --db postgres://…), a local cluster of --orchestrators and --agents processes',
+    ),
   START_KEYS,
 ).action(async (_o, cmd: Command) =>
   run(async () => {
@@ -77,12 +83,29 @@ withSettings(
   program
     .command('orchestrator')
     .description('Run the orchestrator, its agents and the HTTP API against real (or mock) telematics and scheduler APIs'),
-  ['telematicsUrl', 'schedulerUrl', 'notifyUrl', 'pollingInterval', 'analysisInterval', 'dataDir', 'port', 'host', 'pitwallUrl', 'speed', 'clockEpoch', 'fetchConcurrency', 'stateTimeout', 'logLevel', 'analysisModel'],
+  ['telematicsUrl', 'schedulerUrl', 'notifyUrl', 'pollingInterval', 'analysisInterval', 'dataDir', 'db', 'bus', 'busNamespace', 'port', 'host', 'pitwallUrl', 'speed', 'clockEpoch', 'fetchConcurrency', 'stateTimeout', 'logLevel', 'analysisModel'],
   ORCH_OVERRIDES,
 ).action(async (_o, cmd: Command) =>
   run(async () => {
     const { startOrchestrator } = await import('./orchestrator.js');
     await startOrchestrator(configOf(cmd, ORCH_OVERRIDES));
+  }),
+);
+
+withSettings(
+  program
+    .command('agent')
+    .description('Run one agent on a shared bus (NATS); start any number of each kind beside the orchestrators')
+    .argument('<kind>', AGENT_KINDS.join(' | '), (v: string) => {
+      if (!(AGENT_KINDS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${AGENT_KINDS.join(', ')}, got "${v}"`);
+      return v;
+    }),
+  ['bus', 'busNamespace', 'dataDir', 'telematicsUrl', 'schedulerUrl', 'notifyUrl', 'pitwallUrl', 'speed', 'clockEpoch', 'logLevel', 'analysisModel'],
+  ORCH_OVERRIDES,
+).action(async (kind: AgentKind, _o, cmd: Command) =>
+  run(async () => {
+    const { startAgentProcess } = await import('./agent.js');
+    await startAgentProcess(kind, configOf(cmd, ORCH_OVERRIDES));
   }),
 );
 

@@ -12,7 +12,9 @@ import { ScaledClock } from '../clock/clocks.js';
 import { isoTime } from '../core/clock.js';
 import { startSchedulerMock, startTelematicsMock } from '../sim/index.js';
 import { startSystem } from './compose.js';
-import { personasOf, type Config } from './config.js';
+import { ConfigError, personasOf, type Config } from './config.js';
+import { busKind, describeBus, describeStore } from './adapters.js';
+import { clusterChildren, epochFor, superviseChildren } from './cluster.js';
 import { createLogger } from './logger.js';
 import { describeState } from './mock.js';
 import { loadAnalysisModel } from './model.js';
@@ -37,7 +39,16 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
     );
   }
   const virtualOrigin = config.clockEpoch ? Date.parse(config.clockEpoch) : (saved?.virtual_now ?? Date.now());
-  const clock = new ScaledClock({ virtualOrigin, speed: config.speed });
+  const cluster = busKind(config) === 'nats';
+  if (!cluster && (config.orchestrators > 1 || config.agents > 1)) {
+    throw new ConfigError('--orchestrators and --agents above 1 need a bus the processes share: add --bus nats://127.0.0.1:4222 (and --db postgres://… for a store they share)');
+  }
+  // A cluster's processes read one clock: the launcher's, given to each child as its epoch.
+  const epoch = cluster ? epochFor(virtualOrigin, Date.now(), config.speed) : null;
+  const clock =
+    epoch === null
+      ? new ScaledClock({ virtualOrigin, speed: config.speed })
+      : new ScaledClock({ virtualOrigin: epoch, realOrigin: epoch, speed: config.speed });
 
   const pitwallUrl = `http://${config.host}:${config.port}`;
   // The same state files, locks and migrations as `pitwall mock`: the journal keeps the fleet's origin
@@ -72,8 +83,16 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
   const persistClock = () => saveClock(clockFile, { virtual_now: clock.now(), fleet_start: fleetStart, seed: config.seed, vehicles: config.vehicles });
   persistClock();
 
+  const systemConfig: Readonly<Config> = {
+    ...config,
+    telematicsUrl: telematics.url,
+    schedulerUrl: scheduler.url,
+    pitwallUrl,
+    notifyUrl: telematics.url,
+    ...(epoch !== null ? { clockEpoch: new Date(epoch).toISOString() } : {}),
+  };
   const system = await startSystem({
-    config: { ...config, telematicsUrl: telematics.url, schedulerUrl: scheduler.url, pitwallUrl },
+    config: systemConfig,
     clock,
     log,
     notificationUrl: telematics.url,
@@ -84,20 +103,23 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
     await telematics.close();
     throw err;
   });
+  const children = cluster ? superviseChildren(clusterChildren(config, config.orchestrators, config.agents), systemConfig, log) : null;
 
   const out = process.stdout;
   out.write(
     [
-      pc.bold('Pitwall is running (embedded)'),
+      pc.bold(cluster ? `Pitwall is running (local cluster: ${config.orchestrators} orchestrators, ${config.agents} of each agent)` : 'Pitwall is running (embedded)'),
       `  API            ${system.apiUrl}/api/statistics   (OpenAPI: ${system.apiUrl}/api/openapi.json)`,
       `  telematics     ${telematics.url}   (simulated fleet of ${config.vehicles}, seed ${config.seed})`,
       `  scheduler      ${scheduler.url}`,
       `  mock state     ${describeState(telematics) ?? ''}`,
       `                 ${describeState(scheduler) ?? ''}`,
-      `  store          ${path.join(config.dataDir, 'pitwall.db')}`,
+      `  store          ${describeStore(config)}`,
+      `  bus            ${describeBus(config)}`,
+      ...(children ? [`  processes      this one (mocks, orchestrator 1, API) + ${children.children.length}: ${children.children.map((c) => c.name).join(', ')}`, `                 their logs: ${path.join(config.dataDir, '<name>.log')}`] : []),
       `  log            ${logFile}`,
       `  virtual clock  ${isoTime(clock.now())} at ${config.speed}× ${saved ? pc.dim('(resumed)') : ''}`,
-      `  ${analysisModel.description}`,
+      ...(cluster ? [] : [`  ${analysisModel.description}`]),
       pc.dim('  Ctrl-C stops; starting again resumes from the store.'),
       '',
     ].join('\n'),
@@ -113,6 +135,7 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
     summary.stop();
     clearInterval(clockTimer);
     out.write(`\n${pc.dim(`${signal}: stopping…`)}\n`);
+    await children?.stop();
     await system.stop();
     await scheduler.close();
     await telematics.close();

@@ -14,6 +14,9 @@ import type { TelematicsClient } from './telematics-client.js';
  */
 export const DEFAULT_POLLING_INTERVAL_S = 60;
 
+/** Real ms a telematics request may take before it counts as failed. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+
 export interface OrchestratorOptions {
   telematicsApiUrl: string;
   /** Passed on to the scheduling agent by the composition root; kept here for the seed's contract. */
@@ -78,7 +81,7 @@ export function resolveOptions(opts: OrchestratorOptions): ResolvedOrchestratorO
     analysisIntervalMs: opts.analysisIntervalMs ?? DAY / 2,
     analysisWindowMs: opts.analysisWindowMs ?? 14 * DAY,
     pageSize: opts.pageSize ?? 100,
-    requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
+    requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     fetchConcurrency: opts.fetchConcurrency ?? 8,
     tickMs: opts.tickMs ?? 50,
     minPollGapMs: opts.minPollGapMs ?? 1000,

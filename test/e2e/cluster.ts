@@ -14,7 +14,14 @@ export interface ClusterOptions {
   /** Virtual seconds per real second. */
   speed: number;
   personas?: string;
+  /**
+   * Run distributed: this many orchestrator processes and this many of each agent kind, on the given
+   * bus and store (NATS and PostgreSQL). Without it: one orchestrator with its agents in-process, SQLite.
+   */
+  distributed?: { orchestrators: number; agents: number; busUrl: string; dbUrl: string; env?: NodeJS.ProcessEnv };
 }
+
+export const AGENT_KINDS = ['analysis', 'engagement', 'scheduling', 'feedback'] as const;
 
 export interface GroundTruth {
   vin: string;
@@ -45,8 +52,13 @@ export class Cluster {
   readonly epoch = new Date().toISOString();
   telematics!: PitwallProcess;
   scheduler!: PitwallProcess;
+  /** Orchestrator 1: the one whose API the mocks and the test talk to. */
   orchestrator!: PitwallProcess;
+  /** Every orchestrator process, the first one included, each with its own API port. */
+  orchestrators: PitwallProcess[] = [];
+  agents: PitwallProcess[] = [];
   ports = { api: 0, telematics: 0, scheduler: 0 };
+  apiPorts: number[] = [];
 
   constructor(readonly opts: ClusterOptions) {}
 
@@ -77,20 +89,46 @@ export class Cluster {
     ]);
     await this.telematics.waitForOutput(/listening on/);
     await this.scheduler.waitForOutput(/listening on/);
-    await this.startOrchestrator();
+    const d = this.opts.distributed;
+    this.apiPorts = [this.ports.api];
+    for (let i = 1; i < (d?.orchestrators ?? 1); i++) this.apiPorts.push(await freePort());
+    // Agents first on a shared bus: the first requests find their consumers waiting.
+    if (d) {
+      for (const kind of AGENT_KINDS) for (let i = 0; i < d.agents; i++) this.agents.push(this.startAgent(kind));
+      await Promise.all(this.agents.map((a) => a.waitForOutput(/agent running/)));
+    }
+    for (let i = 0; i < this.apiPorts.length; i++) await this.startOrchestrator(i);
   }
 
-  async startOrchestrator(): Promise<void> {
-    this.orchestrator = new PitwallProcess([
-      'orchestrator', '--telematics', this.telematicsUrl, '--scheduler', this.schedulerUrl, '--port', String(this.ports.api),
-      '--pitwall-url', this.apiUrl, '--data-dir', this.data.dir, '--polling-interval', '3600', '--analysis-interval', '21600',
-      '--log-level', 'warn', ...this.clockArgs(),
-    ]);
-    await this.orchestrator.waitForOutput(/orchestrator running/);
+  private distributedArgs(): string[] {
+    const d = this.opts.distributed;
+    return d ? ['--bus', d.busUrl, '--db', d.dbUrl] : [];
+  }
+
+  private startAgent(kind: (typeof AGENT_KINDS)[number]): PitwallProcess {
+    return new PitwallProcess(
+      ['agent', kind, '--telematics', this.telematicsUrl, '--scheduler', this.schedulerUrl, '--pitwall-url', this.apiUrl,
+        '--data-dir', this.data.dir, '--log-level', 'warn', ...this.distributedArgs(), ...this.clockArgs()],
+      this.opts.distributed?.env,
+    );
+  }
+
+  /** Starts (or restarts) orchestrator `index` (0 = the first, whose API the mocks use). */
+  async startOrchestrator(index = 0): Promise<PitwallProcess> {
+    const p = new PitwallProcess(
+      ['orchestrator', '--telematics', this.telematicsUrl, '--scheduler', this.schedulerUrl, '--port', String(this.apiPorts[index] ?? this.ports.api),
+        '--pitwall-url', this.apiUrl, '--data-dir', this.data.dir, '--polling-interval', '3600', '--analysis-interval', '21600',
+        '--log-level', 'warn', ...this.distributedArgs(), ...this.clockArgs()],
+      this.opts.distributed?.env,
+    );
+    this.orchestrators[index] = p;
+    if (index === 0) this.orchestrator = p;
+    await p.waitForOutput(/orchestrator running/);
+    return p;
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.orchestrator?.kill(), this.scheduler?.kill(), this.telematics?.kill()]);
+    await Promise.all([...this.orchestrators, ...this.agents, this.scheduler, this.telematics].map((p) => p?.kill()));
     this.data.remove();
   }
 
