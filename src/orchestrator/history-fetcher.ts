@@ -64,6 +64,10 @@ export class HistoryFetcher {
   private readonly held: HeldFetch[] = [];
   /** Outages met by each held fetch in a row, for its back-off while the circuit stays closed. */
   private readonly heldAttempts = new Map<string, number>();
+  /** Set by `stop`: a fetch answered afterwards is dropped (its row is taken back after its lease). */
+  private stopped = false;
+  /** Fetch results being applied: `stop` waits for these, never for the network. */
+  private readonly applying = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: HistoryFetcherDeps,
@@ -75,9 +79,26 @@ export class HistoryFetcher {
     return this.held.length;
   }
 
+  /**
+   * Takes no more rows and waits for the results being applied; fetches still on the network are left
+   * to fail or be dropped, and their rows are claimed again (by this process or another) after their lease.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.length = 0;
+    this.held.length = 0;
+    await Promise.allSettled([...this.applying]);
+  }
+
+  /** Takes rows again after a `stop` (a loop started again). */
+  resume(): void {
+    this.stopped = false;
+    this.inHand.clear();
+  }
+
   /** Takes a claimed fetch row; one already in hand is ignored. */
   take(row: OutboxRow): void {
-    if (this.inHand.has(row.messageId)) return;
+    if (this.stopped || this.inHand.has(row.messageId)) return;
     this.inHand.add(row.messageId);
     this.queue.push(row);
     this.pump();
@@ -129,7 +150,7 @@ export class HistoryFetcher {
 
   /** Returns true when the fetch met an outage and is held to be tried again. */
   private async fetch(row: OutboxRow): Promise<boolean> {
-    const { clock, telematics, ingest, applier, store, log } = this.deps;
+    const { clock, telematics, ingest, log } = this.deps;
     const { vin, since } = row.payload as { vin: string; since?: number | null };
     const from = Math.max(clock.now() - this.opts.windowMs, since ?? -Infinity);
     let samples: TelemetrySampleWire[] | null = null;
@@ -155,6 +176,16 @@ export class HistoryFetcher {
       error = err instanceof Error ? err.message : String(err);
     }
     this.heldAttempts.delete(row.messageId);
+    if (this.stopped) return false;
+    const applied = this.applyResult(row, vin, samples, error);
+    this.applying.add(applied);
+    await applied;
+    this.applying.delete(applied);
+    return false;
+  }
+
+  private async applyResult(row: OutboxRow, vin: string, samples: TelemetrySampleWire[] | null, error: string | null): Promise<void> {
+    const { clock, applier, store, log } = this.deps;
     try {
       const event = samples
         ? ({ type: 'telemetry_received', samples } as const)
@@ -168,6 +199,5 @@ export class HistoryFetcher {
     } catch (err) {
       log.error({ err: (err as Error).message, vin }, 'could not apply telemetry fetch result');
     }
-    return false;
   }
 }

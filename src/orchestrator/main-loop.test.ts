@@ -44,6 +44,28 @@ describe('MainOrchestrationLoop', () => {
     return new CountingLoop(testLoopOptions({ store, bus, clock, telematicsClient: telematics }, over));
   }
 
+  it('drops a telemetry fetch answered after it stopped: the store may be closed by then, and the row is taken back later', async () => {
+    let answer: (v: unknown[]) => void = () => undefined;
+    setup({
+      fetchPage: async () => fleetPage(),
+      fetchHistory: () => new Promise((resolve) => (answer = resolve)),
+    });
+    await loop.start();
+    await until(async () => (await loop.getWorkflowStatus(VIN))?.state === 'polling_telemetry', 'a fetch in flight');
+    await loop.stop();
+    const commits: unknown[] = [];
+    const commit = store.commitDecisions.bind(store);
+    store.commitDecisions = async (batch) => {
+      commits.push(batch);
+      return commit(batch);
+    };
+    answer([]);
+    // The answer's handling is a few promise steps (ingest, then apply): let them all run.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(commits).toEqual([]);
+    expect((await loop.getWorkflowStatus(VIN))?.state).toBe('polling_telemetry');
+  });
+
   it('retries a failing telemetry fetch with back-off, then completes with "Failed after max retries"', async () => {
     let fetches = 0;
     const { clock } = setup({

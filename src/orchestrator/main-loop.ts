@@ -155,6 +155,7 @@ export class MainOrchestrationLoop {
     await this.initialize();
     if (this.ticker) return;
     this.stopping = false;
+    this.fetcher.resume();
     await this.giveResumedWorkFullTime();
     this.ticker = setInterval(() => void this.tick(), this.options.tickMs);
     void this.tick();
@@ -167,7 +168,7 @@ export class MainOrchestrationLoop {
     this.ticker = null;
     for (const s of this.subscriptions.splice(0)) await s.unsubscribe();
     this.initialized = null;
-    await Promise.allSettled([...this.inflight, this.polling, this.purging, this.dispatcher.wake()]);
+    await Promise.allSettled([...this.inflight, this.polling, this.purging, this.dispatcher.wake(), this.fetcher.stop()]);
   }
 
   async getStatistics(): Promise<Statistics> {
