@@ -141,17 +141,7 @@ const selectOpenWorkflowsText = byCount(
 );
 
 export function selectOpenWorkflows(vins: readonly string[]): Plan<rows.DataRow>[] {
-  const out: Plan<rows.DataRow>[] = [];
-  for (let i = 0; i < vins.length; i += MAX_IN_LIST) {
-    const chunk = vins.slice(i, i + MAX_IN_LIST);
-    const size = IN_LIST_SIZES.find((n) => n >= chunk.length) ?? MAX_IN_LIST;
-    // Padding repeats a VIN already in the list, which IN ignores.
-    out.push({
-      text: selectOpenWorkflowsText(size),
-      values: chunk.concat(new Array<string>(size - chunk.length).fill(chunk[0] ?? '')),
-    });
-  }
-  return out;
+  return inLists(vins, selectOpenWorkflowsText);
 }
 
 const listWorkflowsTexts = new Map<string, string>();
@@ -318,9 +308,9 @@ export function upsertTimers(timers: readonly TimerRow[]): Plan[] {
   );
 }
 
-const clearTimersText = 'DELETE FROM timers WHERE correlation_id = ?';
+const clearTimersText = byCount((count) => `DELETE FROM timers WHERE correlation_id IN (${placeholders(count)})`);
 export function clearTimers(correlationIds: readonly string[]): Plan[] {
-  return correlationIds.map((cid) => ({ text: clearTimersText, values: [cid] }));
+  return inLists(correlationIds, clearTimersText);
 }
 
 /** A timer set again since it fired has a newer seq and stays. */
@@ -575,6 +565,17 @@ function rowsOf(columns: number, count: number): string {
 function byCount(build: (count: number) => string): (count: number) => string {
   const texts: string[] = [];
   return (count) => (texts[count] ??= build(count));
+}
+
+/** `values` in IN lists of a few fixed sizes (`text(size)`), each padded by repeating a value already in it, which IN ignores. */
+function inLists<R>(values: readonly string[], text: (size: number) => string): Plan<R>[] {
+  const out: Plan<R>[] = [];
+  for (let i = 0; i < values.length; i += MAX_IN_LIST) {
+    const chunk = values.slice(i, i + MAX_IN_LIST);
+    const size = IN_LIST_SIZES.find((n) => n >= chunk.length) ?? MAX_IN_LIST;
+    out.push({ text: text(size), values: chunk.concat(new Array<string>(size - chunk.length).fill(chunk[0] ?? '')) });
+  }
+  return out;
 }
 
 /** A claim's text for all partitions and for some (bound as one JSON array before the limit). */
