@@ -126,6 +126,43 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
         expect(await store.getCounters()).toEqual({ anomalies_detected: 1 });
       });
 
+      it('commits a batch as if its decisions were committed one after another', async () => {
+        const first = await open(1, T0);
+        const closed = next(first, { state: 'completed' });
+        const second = opened(vinOf(1), T0 + 5000);
+        // Closing the open workflow, then opening the VIN's next one: both stand.
+        expect(await store.commitDecisions([decision(first, closed), decision(null, second)])).toEqual([
+          'committed',
+          'committed',
+        ]);
+        // The other way round, the new one meets the VIN's open workflow and is refused.
+        const third = opened(vinOf(1), T0 + 9000);
+        const closedToo = next(second, { state: 'completed' });
+        expect(await store.commitDecisions([decision(null, third), decision(second, closedToo)])).toEqual([
+          'conflict',
+          'committed',
+        ]);
+        // Two steps of one workflow in one batch: the second is made from the first's version.
+        const other = await open(2);
+        const a = next(other, { state: 'analyzing_data' });
+        const b = next(a, { state: 'assessing_urgency' });
+        const outcomes = await store.commitDecisions([
+          decision(other, a, { timers: [{ kind: 'set', name: 'state_timeout', dueAt: T0 + 10, seq: 1 }] }),
+          decision(a, b, {
+            firedTimer: { name: 'state_timeout', seq: 1 },
+            timers: [{ kind: 'set', name: 'retry', dueAt: T0 + 20, seq: 2 }],
+          }),
+        ]);
+        expect(outcomes).toEqual(['committed', 'committed']);
+        expect(await store.getWorkflow(other.correlationId)).toEqual(b);
+        expect((await store.getTransitions(other.correlationId)).map((t) => t.toState)).toEqual([
+          'polling_telemetry',
+          'analyzing_data',
+          'assessing_urgency',
+        ]);
+        expect((await store.claimDueTimers(T0 + 1e9, 10, 50)).map((t) => t.name)).toEqual(['retry']);
+      });
+
       it('a conflicting decision in a batch does not roll back the others', async () => {
         const [w1, w2, w3] = [await open(1), await open(2), await open(3)];
         const n1 = next(w1, { state: 'analyzing_data' });
