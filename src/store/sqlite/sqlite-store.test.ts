@@ -22,6 +22,17 @@ function freshFile(): string {
   return currentFile;
 }
 
+/** A database file migrated up to `version`, as an older Pitwall left it. */
+function atVersion(path: string, version: number): Database.Database {
+  const db = new Database(path);
+  db.exec(plans.createMigrationsTable);
+  for (const m of MIGRATIONS.filter((x) => x.version <= version)) {
+    db.exec(m.sql);
+    db.prepare(plans.insertMigration).run(m.version, m.name, T0);
+  }
+  return db;
+}
+
 storeContract('sqlite :memory:', async () => createSqliteStore({ path: ':memory:' }));
 storeContract(
   'sqlite file',
@@ -82,10 +93,7 @@ describe('sqlite store on a file', () => {
 
   it('migration 2 keeps the outbox rows written under migration 1, claimable in the same order', async () => {
     const path = freshFile();
-    const v1 = new Database(path);
-    v1.exec(plans.createMigrationsTable);
-    v1.exec(MIGRATIONS[0]?.sql ?? '');
-    v1.prepare(plans.insertMigration).run(1, 'initial schema', T0);
+    const v1 = atVersion(path, 1);
     const wf = opened(vinOf(1), T0);
     const rows = [
       outboxRow(wf, 'low', { priority: 1, createdAt: T0 }),
@@ -152,12 +160,7 @@ describe('sqlite store on a file', () => {
 
   it('migration 3 adds labels to a store written under 2, and pages them on the index without sorting', async () => {
     const path = freshFile();
-    const v2 = new Database(path);
-    v2.exec(plans.createMigrationsTable);
-    for (const m of MIGRATIONS.slice(0, 2)) {
-      v2.exec(m.sql);
-      v2.prepare(plans.insertMigration).run(m.version, m.name, T0);
-    }
+    const v2 = atVersion(path, 2);
     v2.close();
     const store = createSqliteStore({ path });
     await store.migrate();
@@ -179,12 +182,7 @@ describe('sqlite store on a file', () => {
 
   it('migration 4 keeps quarantine rows written under 3, duplicates too, and stores each keyed sample once after', async () => {
     const path = freshFile();
-    const v3 = new Database(path);
-    v3.exec(plans.createMigrationsTable);
-    for (const m of MIGRATIONS.slice(0, 3)) {
-      v3.exec(m.sql);
-      v3.prepare(plans.insertMigration).run(m.version, m.name, T0);
-    }
+    const v3 = atVersion(path, 3);
     // The same bad sample stored by the fleet poll and by the history fetch, as before the fix.
     const old = v3.prepare(
       'INSERT INTO quarantine (received_at, vin, source, reason, field, message, raw) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -210,12 +208,7 @@ describe('sqlite store on a file', () => {
 
   it('migration 5 gives the claimable rows written under 4 their VIN partition', async () => {
     const path = freshFile();
-    const v4 = new Database(path);
-    v4.exec(plans.createMigrationsTable);
-    for (const m of MIGRATIONS.slice(0, 4)) {
-      v4.exec(m.sql);
-      v4.prepare(plans.insertMigration).run(m.version, m.name, T0);
-    }
+    const v4 = atVersion(path, 4);
     const wf = opened(vinOf(1), T0);
     v4.prepare('INSERT INTO workflows (correlation_id, vin, state, urgency, version, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
       wf.correlationId, wf.vin, wf.state, wf.urgency, wf.version, wf.createdAt, wf.updatedAt, JSON.stringify(wf),
