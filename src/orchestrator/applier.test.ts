@@ -191,6 +191,9 @@ describe('commitOf', () => {
       { kind: 'set', name: 'state_timeout', dueAt: T0 + 300_000, seq: 2 },
     ]);
     expect(commit.counters).toEqual([{ counter: 'customers_engaged', by: 1 }]);
+    expect(commit).not.toHaveProperty('analysisMemory');
+    const remembered = commitOf(previous, decision, T0 + 1000, { analysisMemory: 'h1.layout.state' }, newId);
+    expect(remembered.analysisMemory).toBe('h1.layout.state');
   });
 
   it('leaves the inbound id out when the decision has no cause, and writes no outbox row for an analysis request', async () => {

@@ -34,6 +34,8 @@ export interface ApplyMeta {
   /** The timer whose firing caused the event: deleted when the decision commits. */
   firedTimer?: FiredTimer;
   causationId?: string | null;
+  /** The vehicle's analysis memory the event brought (an analysis result): kept when the decision commits. */
+  analysisMemory?: string | null;
 }
 
 export type ApplyResult =
@@ -317,6 +319,7 @@ export function commitOf(
     counters,
     ...(meta.inboundId ? { inboundId: meta.inboundId } : {}),
     ...(meta.firedTimer ? { firedTimer: meta.firedTimer } : {}),
+    ...(meta.analysisMemory !== undefined ? { analysisMemory: meta.analysisMemory } : {}),
     ...(labels.length > 0 ? { labels } : {}),
   };
 }

@@ -13,6 +13,7 @@ import { TEST_KEYS, until } from './testing/loop.js';
 
 const T0 = Date.parse('2026-05-04T08:00:00Z');
 const VIN = '1HGCM82633A004352';
+const REMEMBERED_VIN = '2HGCM82633A004352';
 
 const row = (id: string, channel: string, payload: unknown = { vin: VIN }): OutboxRow => ({
   messageId: id,
@@ -41,6 +42,7 @@ function outbox(rows: OutboxRow[]) {
       incrementCounters: async (d: Record<string, number>) => {
         for (const [k, v] of Object.entries(d)) counters[k] = (counters[k] ?? 0) + v;
       },
+      getAnalysisMemory: async (vin: string) => (vin === REMEMBERED_VIN ? 'h1.layout.remembered' : null),
     },
   };
 }
@@ -117,5 +119,26 @@ describe('OutboxDispatcher', () => {
       [CHANNELS.analysisRequest, 'f1', 'workflow-x-1'],
     ]);
     expect(o.counters).toEqual({ messages_oversized: 1 });
+  });
+
+  it('sends each analysis request with the vehicle’s memory from the store, null for a vehicle not remembered yet', async () => {
+    const o = outbox([]);
+    const bus = new FakeBus();
+    const d = dispatcher(o.store, bus);
+    const request = (vin: string): Effect => ({
+      kind: 'publish',
+      channel: CHANNELS.analysisRequest,
+      messageType: 'analysis_request',
+      receiver: AGENTS.dataAnalysis,
+      priority: 2,
+      payload: { vin, samples: [] },
+      key: `k-${vin}`,
+      durable: false,
+    });
+    await d.publishEffects([request(REMEMBERED_VIN), request(VIN)], { correlationId: 'workflow-x-1', messageId: 'f1' });
+    expect(bus.published.map((p) => p.env.payload)).toEqual([
+      { vin: REMEMBERED_VIN, samples: [], memory: 'h1.layout.remembered' },
+      { vin: VIN, samples: [], memory: null },
+    ]);
   });
 });

@@ -12,8 +12,8 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { Envelope } from '../core/envelope.js';
-import { MAX_MESSAGE_BYTES } from '../core/payloads.js';
+import { CHANNELS, type Envelope } from '../core/envelope.js';
+import { MAX_MESSAGE_BYTES, type AnalysisRequest } from '../core/payloads.js';
 import type { Effect } from '../core/workflow.js';
 import type { Bus } from '../bus/port.js';
 import type { EnvelopeFactory } from '../bus/signing.js';
@@ -55,7 +55,7 @@ export class OutboxDispatcher {
   published = 0;
 
   constructor(
-    private readonly store: Pick<Store, 'claimOutbox' | 'markSent' | 'incrementCounters'>,
+    private readonly store: Pick<Store, 'claimOutbox' | 'markSent' | 'incrementCounters' | 'getAnalysisMemory'>,
     private readonly bus: Bus,
     private readonly envelopes: EnvelopeFactory,
     private readonly clock: Clock,
@@ -90,20 +90,28 @@ export class OutboxDispatcher {
   async publishEffects(effects: readonly Effect[], cause: Pick<OutboxRow, 'correlationId' | 'messageId'>): Promise<void> {
     for (const e of effects) {
       if (e.kind !== 'publish' || e.durable !== false) continue;
-      const env = this.envelopes.create({
-        messageType: e.messageType,
-        receiver: e.receiver,
-        correlationId: cause.correlationId,
-        causationId: cause.messageId,
-        priority: e.priority,
-        payload: e.payload,
-      });
       try {
+        const env = this.envelopes.create({
+          messageType: e.messageType,
+          receiver: e.receiver,
+          correlationId: cause.correlationId,
+          causationId: cause.messageId,
+          priority: e.priority,
+          payload: e.channel === CHANNELS.analysisRequest ? await this.withAnalysisMemory(e.payload as AnalysisRequest) : e.payload,
+        });
         await this.send(e.channel, env);
       } catch (err) {
         await this.failed(err, e.channel, 'volatile publish failed; the state timeout will ask again');
       }
     }
+  }
+
+  /**
+   * An analysis request carries what the analysis remembers of the vehicle, kept in the store (null for
+   * none yet): any analysis agent instance then predicts alike, and the memory outlives restarts.
+   */
+  private async withAnalysisMemory(payload: AnalysisRequest): Promise<AnalysisRequest> {
+    return { ...payload, memory: await this.store.getAnalysisMemory(payload.vin) };
   }
 
   private async pass(): Promise<void> {

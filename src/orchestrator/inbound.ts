@@ -17,7 +17,18 @@ import { COMPONENTS } from '../core/telemetry.js';
 import type { WorkflowEvent } from '../core/workflow.js';
 import { isVin } from '../core/ids.js';
 
-export type Inbound = { ok: true; vin: string; event: WorkflowEvent } | { ok: false; reason: string };
+export type Inbound =
+  | {
+      ok: true;
+      vin: string;
+      event: WorkflowEvent;
+      /** The vehicle's analysis memory an analysis result hands back, kept by the shell, not the workflow. */
+      analysisMemory?: string | null;
+    }
+  | { ok: false; reason: string };
+
+/** A memory snapshot is about 1.5 KB; anything far larger is not one. */
+const MAX_ANALYSIS_MEMORY_CHARS = 64 * 1024;
 
 type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -59,7 +70,16 @@ export function toEvent(env: Envelope): Inbound {
           return bad('predicted_failures[]', 'needs a known component and a numeric days_to_failure');
         }
       }
-      return { ok: true, vin, event: { type: 'analysis_result', result: p as unknown as AnalysisResult } };
+      const { memory, ...result } = p;
+      if (memory !== undefined && memory !== null && !(typeof memory === 'string' && memory.length <= MAX_ANALYSIS_MEMORY_CHARS)) {
+        return bad('memory', `must be null or a snapshot string of at most ${MAX_ANALYSIS_MEMORY_CHARS} characters`);
+      }
+      return {
+        ok: true,
+        vin,
+        event: { type: 'analysis_result', result: result as unknown as AnalysisResult },
+        ...(memory !== undefined ? { analysisMemory: memory } : {}),
+      };
     }
     case 'agent_failed':
       return { ok: true, vin, event: { type: 'agent_failed', agent: env.header.sender as AgentName, error: String(p['error'] ?? 'unknown') } };

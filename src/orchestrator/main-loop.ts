@@ -235,6 +235,7 @@ export class MainOrchestrationLoop {
       this.applier.apply({ vin: inbound.vin, correlationId: env.header.correlation_id }, inbound.event, {
         inboundId: env.header.message_id,
         causationId: env.header.message_id,
+        ...(inbound.analysisMemory !== undefined ? { analysisMemory: inbound.analysisMemory } : {}),
       }),
     );
     // The API refuses such input before publishing it; one that reaches the loop anyway (another

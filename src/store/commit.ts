@@ -26,7 +26,7 @@
  * exactly as if its decisions were committed one after another.
  */
 import type { TimerName } from '../core/workflow.js';
-import type { CommitPlans, LabelRecord, OutboxRecord, TimerKey, TransitionRecord } from './dialect.js';
+import type { AnalysisMemoryRecord, CommitPlans, LabelRecord, OutboxRecord, TimerKey, TransitionRecord } from './dialect.js';
 import { runAll, runGuarded, type Plan, type Work } from './plan.js';
 import type { CommitOutcome, DecisionCommit, TimerRow } from './port.js';
 import type { Outcome } from './plan.js';
@@ -130,6 +130,7 @@ function* writeAccepted(plans: CommitPlans, accepted: DecisionCommit[]): Step<vo
   const outbox: OutboxRecord[] = [];
   const labels: LabelRecord[] = [];
   const fired: TimerKey[] = [];
+  const memories: AnalysisMemoryRecord[] = [];
   const cleared: string[] = [];
   const sets: TimerRow[] = [];
   for (const d of accepted) {
@@ -137,6 +138,7 @@ function* writeAccepted(plans: CommitPlans, accepted: DecisionCommit[]): Step<vo
     for (const transition of d.transitions) transitions.push({ correlationId, vin, transition });
     for (const row of d.outbox) outbox.push({ row, vin });
     for (const label of d.labels ?? []) labels.push({ label, recordedAt: updatedAt });
+    if (d.analysisMemory !== undefined) memories.push({ vin, memory: d.analysisMemory, updatedAt });
 
     // The decision's timer changes reduced to what they leave behind: a clear deletes everything set
     // before it (the fired timer too), and of several sets of one name the last one stands.
@@ -157,6 +159,8 @@ function* writeAccepted(plans: CommitPlans, accepted: DecisionCommit[]): Step<vo
   if (transitions.length > 0) yield* runAll(plans.insertTransitions(transitions));
   if (outbox.length > 0) yield* runAll(plans.insertOutbox(outbox));
   if (labels.length > 0) yield* runAll(plans.insertLabels(labels));
+  // A round never holds two decisions of one VIN, so no VIN appears twice here.
+  if (memories.length > 0) yield* runAll(plans.setAnalysisMemory(memories));
   // Deletes before sets: a decision may set again the very timer that fired it.
   if (fired.length > 0) yield* runAll(plans.deleteTimers(fired));
   if (cleared.length > 0) yield* runAll(plans.clearTimers(cleared));

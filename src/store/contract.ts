@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WORKFLOW_STATES, type TimerName, type Workflow } from '../core/workflow.js';
+import { analysisMemoryContract } from './contract-analysis-memory.js';
 import { labelsContract } from './contract-labels.js';
 import { listingContract } from './contract-listing.js';
 import { partitionsContract } from './contract-partitions.js';
@@ -218,6 +219,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
     labelsContract(() => store);
     quarantineContract(() => store);
     partitionsContract(() => store);
+    analysisMemoryContract(() => store);
 
     describe('outbox', () => {
       it('never enqueues the same effect key twice', async () => {

@@ -13,6 +13,7 @@ import type { CursorPosition, LabelCursorPosition } from './cursor.js';
 import type { GuardedWrite, Plan, SqlDatabase } from './plan.js';
 import type { OutboxRow, QuarantinedSample, TimerRow } from './port.js';
 import type {
+  AnalysisMemoryRow,
   CounterRow,
   CountRow,
   DataRow,
@@ -67,6 +68,12 @@ export interface LabelRecord {
   recordedAt: number;
 }
 
+export interface AnalysisMemoryRecord {
+  vin: string;
+  memory: string | null;
+  updatedAt: number;
+}
+
 export interface TimerKey {
   correlationId: string;
   name: TimerName;
@@ -103,6 +110,8 @@ export interface CommitPlans {
   clearTimers(correlationIds: readonly string[]): Plan[];
   /** Sets each timer, replacing one of the same (correlation_id, name) and its lease. */
   upsertTimers(timers: readonly TimerRow[]): Plan[];
+  /** Sets (or, with null, clears) each VIN's analysis memory; no VIN twice. */
+  setAnalysisMemory(records: readonly AnalysisMemoryRecord[]): Plan[];
   /** Adds to each named counter, creating it at 0 first. */
   addCounters(deltas: readonly (readonly [name: string, by: number])[]): Plan[];
 }
@@ -157,6 +166,7 @@ export interface StorePlans extends CommitPlans {
   selectDueVehicles(now: number, limit: number, partitions?: readonly number[]): Plan<VinRow>;
   setNextCycle(vins: readonly string[], nextCycleAt: number): Plan[];
   countVehicles(): Plan<CountRow>;
+  selectAnalysisMemory(vin: string): Plan<AnalysisMemoryRow>;
 
   /** Changes no row when the sample's key is stored already. */
   insertQuarantine(sample: QuarantinedSample): Plan;

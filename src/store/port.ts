@@ -33,6 +33,12 @@ export interface DecisionCommit {
    * already is not written again. Labels outlive every retention purge.
    */
   labels?: ServiceLabel[];
+  /**
+   * The analysis agent's memory of the workflow's vehicle after the analysis this decision takes in
+   * (AnalysisResult.memory): kept per VIN, across its cases, for the next analysis request. null
+   * forgets it. Written only when the decision commits.
+   */
+  analysisMemory?: string | null;
 }
 
 export type CommitOutcome = 'committed' | 'duplicate' | 'conflict';
@@ -239,6 +245,8 @@ export interface VehicleStore {
   /** Vehicles whose analysis cycle is due, oldest first; with `partitions`, only VINs in one of them. */
   claimDueVehicles(now: number, limit: number, nextCycleAt: number, partitions?: readonly number[]): Promise<string[]>;
   countVehicles(): Promise<number>;
+  /** What the analysis remembers of the vehicle (DecisionCommit.analysisMemory), or null. */
+  getAnalysisMemory(vin: string): Promise<string | null>;
 }
 
 /** Rejected telemetry, kept for inspection and counted once. */

@@ -22,6 +22,10 @@ export interface VinRow {
   vin: string;
 }
 
+export interface AnalysisMemoryRow {
+  memory: string | null;
+}
+
 export interface MessageIdRow {
   message_id: string;
 }

@@ -174,6 +174,9 @@ export function createSqlStore(dialect: Dialect): Store {
     async countVehicles() {
       return db.query(() => count(p.countVehicles()));
     },
+    async getAnalysisMemory(vin) {
+      return db.query(() => first(p.selectAnalysisMemory(vin), (r) => r.memory)).then((m) => m ?? null);
+    },
 
     async quarantine(samples) {
       if (samples.length === 0) return { stored: 0, byReason: {} };

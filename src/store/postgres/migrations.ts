@@ -153,6 +153,18 @@ CREATE TABLE lease_members (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'the analysis memory of each vehicle',
+    // As SQLite's version 6: what the analysis agent remembers of a vehicle, sent with each request.
+    sql: `
+CREATE TABLE analysis_memory (
+  vin text COLLATE "C" PRIMARY KEY,
+  memory text NOT NULL,
+  updated_at bigint NOT NULL
+);
+`,
+  },
 ];
 
 /**

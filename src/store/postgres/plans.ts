@@ -13,6 +13,7 @@
  */
 import type { TimerName, Workflow, WorkflowState } from '../../core/workflow.js';
 import type {
+  AnalysisMemoryRecord,
   InboxEntry,
   LabelListQuery,
   OutboxRecord,
@@ -442,6 +443,31 @@ export function setNextCycle(vins: readonly string[], nextCycleAt: number): Plan
 const countVehiclesText = 'SELECT COUNT(*) AS n FROM vehicles';
 export function countVehicles(): Plan<rows.CountRow> {
   return { text: countVehiclesText, values: [] };
+}
+
+// ---- analysis memory --------------------------------------------------------------------------
+
+/** One statement for the round: memories to keep upserted, nulls deleted. */
+const setAnalysisMemoryText = `WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int8[]) AS i(vin, memory, updated_at)
+  ), cleared AS (
+    DELETE FROM analysis_memory AS m USING input WHERE m.vin = input.vin AND input.memory IS NULL
+  )
+  INSERT INTO analysis_memory (vin, memory, updated_at)
+  SELECT vin, memory, updated_at FROM input WHERE memory IS NOT NULL
+  ON CONFLICT (vin) DO UPDATE SET memory = EXCLUDED.memory, updated_at = EXCLUDED.updated_at`;
+export function setAnalysisMemory(records: readonly AnalysisMemoryRecord[]): Plan[] {
+  return [
+    {
+      text: setAnalysisMemoryText,
+      values: [records.map((r) => r.vin), records.map((r) => r.memory), records.map((r) => r.updatedAt)],
+    },
+  ];
+}
+
+const selectAnalysisMemoryText = 'SELECT memory FROM analysis_memory WHERE vin = $1';
+export function selectAnalysisMemory(vin: string): Plan<rows.AnalysisMemoryRow> {
+  return { text: selectAnalysisMemoryText, values: [vin] };
 }
 
 // ---- quarantine -----------------------------------------------------------------------------

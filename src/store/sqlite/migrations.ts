@@ -218,6 +218,20 @@ CREATE TABLE lease_members (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 6,
+    name: 'the analysis memory of each vehicle',
+    // What the analysis agent remembers of a vehicle (a month of daily levels, its learned normal),
+    // kept here and sent with each request, so any agent instance predicts alike and the memory
+    // survives restarts. Its own table: the fleet poll's claims scan vehicles, which stays narrow.
+    sql: `
+CREATE TABLE analysis_memory (
+  vin TEXT PRIMARY KEY,
+  memory TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 /** Applies every migration not yet recorded; returns the versions it applied. */

@@ -9,6 +9,7 @@
  */
 import type { TimerName, Workflow, WorkflowState } from '../../core/workflow.js';
 import type {
+  AnalysisMemoryRecord,
   InboxEntry,
   LabelListQuery,
   OutboxRecord,
@@ -464,6 +465,24 @@ export function setNextCycle(vins: readonly string[], nextCycleAt: number): Plan
 const countVehiclesText = 'SELECT COUNT(*) AS n FROM vehicles';
 export function countVehicles(): Plan<rows.CountRow> {
   return { text: countVehiclesText, values: [] };
+}
+
+// ---- analysis memory --------------------------------------------------------------------------
+
+const setAnalysisMemoryText = `INSERT INTO analysis_memory (vin, memory, updated_at) VALUES (?, ?, ?)
+  ON CONFLICT(vin) DO UPDATE SET memory = excluded.memory, updated_at = excluded.updated_at`;
+const clearAnalysisMemoryText = 'DELETE FROM analysis_memory WHERE vin = ?';
+export function setAnalysisMemory(records: readonly AnalysisMemoryRecord[]): Plan[] {
+  return records.map((r) =>
+    r.memory === null
+      ? { text: clearAnalysisMemoryText, values: [r.vin] }
+      : { text: setAnalysisMemoryText, values: [r.vin, r.memory, r.updatedAt] },
+  );
+}
+
+const selectAnalysisMemoryText = 'SELECT memory FROM analysis_memory WHERE vin = ?';
+export function selectAnalysisMemory(vin: string): Plan<rows.AnalysisMemoryRow> {
+  return { text: selectAnalysisMemoryText, values: [vin] };
 }
 
 // ---- quarantine -----------------------------------------------------------------------------
