@@ -11,7 +11,7 @@ import type { TimerName, Transition, Workflow, WorkflowState } from '../core/wor
 import type { Urgency } from '../core/urgency.js';
 import type { CursorPosition, LabelCursorPosition } from './cursor.js';
 import type { GuardedWrite, Plan, SqlDatabase } from './plan.js';
-import type { OutboxRow, QuarantinedSample, TimerRow } from './port.js';
+import type { OutboxRow, ParkedEvent, QuarantinedSample, TimerRow } from './port.js';
 import type {
   AnalysisMemoryRow,
   CounterRow,
@@ -23,6 +23,7 @@ import type {
   MetaRow,
   OutboxDbRow,
   OwnerRow,
+  ParkedDbRow,
   PartitionLeaseRow,
   QuarantineDbRow,
   StateCountRow,
@@ -187,6 +188,12 @@ export interface StorePlans extends CommitPlans {
   takeLeases(owner: string, partitions: readonly number[], expiresAt: number): Plan[];
   /** Frees the owner's leases on these partitions, or on all of them. */
   releaseLeases(owner: string, partitions: readonly number[] | 'all'): Plan[];
+
+  /** Parks each event with its VIN's partition; an inbound id parked already changes no row. */
+  insertParked(events: readonly ParkedEvent[]): Plan[];
+  /** Leases up to `limit` parked events of these partitions not leased at `now`, oldest first (rows in no order). */
+  claimParked(partitions: readonly number[], now: number, lockedUntil: number, limit: number): Plan<ParkedDbRow>;
+  deleteParked(inboundIds: readonly string[]): Plan[];
 
   selectCounters(): Plan<CounterRow>;
   selectMeta(key: string): Plan<MetaRow>;

@@ -5,7 +5,7 @@
  * writes that must agree (a workflow row, its transitions, its outbox rows, its timers and the inbound
  * message id) are one port call, `commitDecisions`, that commits together or not at all.
  */
-import type { Counter, Effect, TimerName, Transition, Workflow, WorkflowState } from '../core/workflow.js';
+import type { Counter, Effect, TimerName, Transition, Workflow, WorkflowEvent, WorkflowState } from '../core/workflow.js';
 import type { Priority } from '../core/envelope.js';
 import type { ServiceLabel } from '../core/payloads.js';
 import type { Rejection, RejectionReason } from '../core/telemetry.js';
@@ -307,6 +307,41 @@ export interface PartitionStore {
   releasePartitions(owner: string): Promise<void>;
 }
 
+/**
+ * An input taken off the bus by an instance that does not hold its VIN's partition, kept for the one
+ * that does (ParkedEventStore). It is applied as it arrived: with its inbound id (so dedupe stays
+ * exact), the case it names, its cause and the analysis memory it brought.
+ */
+export interface ParkedEvent {
+  /** The bus message's id: parked once, and applied with it as the decision's inbound id. */
+  inboundId: string;
+  vin: string;
+  /** The case the message names (its correlation_id). */
+  correlationId: string;
+  event: WorkflowEvent;
+  causationId: string | null;
+  /** The vehicle's analysis memory an analysis result brought (undefined: it brought none). */
+  analysisMemory?: string | null;
+  parkedAt: number;
+}
+
+/**
+ * Inputs waiting for the instance that holds their VIN's partition (PartitionStore). Any instance may
+ * take any bus message (queue groups); one for a VIN it does not hold is parked here, durably, and the
+ * holder claims and applies it, then deletes it: a VIN's decisions stay with one instance.
+ */
+export interface ParkedEventStore {
+  /** Parks events; one whose inbound id is parked already is not parked again. Returns how many were new. */
+  park(events: readonly ParkedEvent[]): Promise<number>;
+  /**
+   * Parked events of VINs in these partitions, oldest parked first, leased for `leaseMs` so another
+   * claim skips them until then.
+   */
+  claimParked(partitions: readonly number[], now: number, limit: number, leaseMs: number): Promise<ParkedEvent[]>;
+  /** Forgets applied (or refused) events by inbound id. */
+  deleteParked(inboundIds: readonly string[]): Promise<void>;
+}
+
 /** Every capability with the lifecycle: what an adapter implements and the composition root hands out. */
 export interface Store
   extends
@@ -320,6 +355,7 @@ export interface Store
     QuarantineStore,
     CounterStore,
     MetaStore,
-    PartitionStore {}
+    PartitionStore,
+    ParkedEventStore {}
 
 export type { Effect };

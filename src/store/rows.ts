@@ -3,8 +3,8 @@ import type { Priority } from '../core/envelope.js';
 import type { ServiceFinding, ServiceLabel } from '../core/payloads.js';
 import type { Component } from '../core/telemetry.js';
 import type { RejectionReason } from '../core/telemetry.js';
-import type { TimerName, Transition, Workflow, WorkflowState } from '../core/workflow.js';
-import type { OutboxRow, QuarantinedSample, TimerRow } from './port.js';
+import type { TimerName, Transition, Workflow, WorkflowEvent, WorkflowState } from '../core/workflow.js';
+import type { OutboxRow, ParkedEvent, QuarantinedSample, TimerRow } from './port.js';
 
 export interface CountRow {
   n: number;
@@ -52,6 +52,16 @@ export interface PartitionLeaseRow {
   owner: string | null;
   expires_at: number;
   epoch: number;
+}
+
+export interface ParkedDbRow {
+  /** Insertion order. */
+  id: number;
+  inbound_id: string;
+  vin: string;
+  parked_at: number;
+  /** ParkedData as JSON. */
+  data: string;
 }
 
 export interface DataRow {
@@ -218,4 +228,40 @@ export function toServiceLabel(row: LabelDbRow): ServiceLabel {
   };
   if (row.notes !== null) label.notes = row.notes;
   return label;
+}
+
+/** What a parked event keeps beside its keyed columns, as JSON in `data`. */
+interface ParkedData {
+  correlationId: string;
+  event: WorkflowEvent;
+  causationId: string | null;
+  /** Absent when the event brought no analysis memory; null when it forgot it. */
+  analysisMemory?: string | null;
+}
+
+export function parkedData(e: ParkedEvent): string {
+  const data: ParkedData = {
+    correlationId: e.correlationId,
+    event: e.event,
+    causationId: e.causationId,
+    ...(e.analysisMemory !== undefined ? { analysisMemory: e.analysisMemory } : {}),
+  };
+  return JSON.stringify(data);
+}
+
+export function byParkedOrder(a: ParkedDbRow, b: ParkedDbRow): number {
+  return a.id - b.id;
+}
+
+export function toParkedEvent(row: ParkedDbRow): ParkedEvent {
+  const data = JSON.parse(row.data) as ParkedData;
+  return {
+    inboundId: row.inbound_id,
+    vin: row.vin,
+    correlationId: data.correlationId,
+    event: data.event,
+    causationId: data.causationId,
+    ...(data.analysisMemory !== undefined ? { analysisMemory: data.analysisMemory } : {}),
+    parkedAt: row.parked_at,
+  };
 }

@@ -205,6 +205,19 @@ export function createSqlStore(dialect: Dialect): Store {
       await db.transaction(() => changesOf(...p.releaseLeases(owner, 'all'), p.deleteLeaseMember(owner)));
     },
 
+    async park(events) {
+      if (events.length === 0) return 0;
+      return db.transaction(() => changesOf(...p.insertParked(events)));
+    },
+    async claimParked(partitions, now, limit, leaseMs) {
+      if (limit < 1 || partitions.length === 0) return [];
+      const found = await db.query(() => all([p.claimParked(partitions, now, now + leaseMs, limit)]));
+      return found.sort(rows.byParkedOrder).map(rows.toParkedEvent);
+    },
+    async deleteParked(inboundIds) {
+      if (inboundIds.length > 0) await db.transaction(() => changesOf(...p.deleteParked(inboundIds)));
+    },
+
     async getMeta(key) {
       return db.query(() => first(p.selectMeta(key), (r) => r.value));
     },

@@ -165,6 +165,24 @@ CREATE TABLE analysis_memory (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'inputs parked for the instance holding their VIN',
+    // As SQLite's version 7: a bus message taken by an instance that does not hold its VIN's partition
+    // waits here for the one that does, applied in id order.
+    sql: `
+CREATE TABLE parked_events (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  inbound_id text COLLATE "C" NOT NULL UNIQUE,
+  vin text COLLATE "C" NOT NULL,
+  part integer NOT NULL,
+  parked_at bigint NOT NULL,
+  locked_until bigint NOT NULL DEFAULT 0,
+  data text NOT NULL
+);
+CREATE INDEX parked_events_part ON parked_events (part, id);
+`,
+  },
 ];
 
 /**

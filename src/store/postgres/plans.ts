@@ -26,7 +26,7 @@ import type {
 import { CLOSED_STATE } from '../dialect.js';
 import { byReturnedKey, type GuardedWrite, type Plan } from '../plan.js';
 import { partitionOf } from '../partition.js';
-import type { QuarantinedSample, TimerRow } from '../port.js';
+import type { ParkedEvent, QuarantinedSample, TimerRow } from '../port.js';
 import * as rows from '../rows.js';
 
 // ---- migrations bookkeeping -----------------------------------------------------------------
@@ -551,6 +551,46 @@ export function releaseLeases(owner: string, partitions: readonly number[] | 'al
   return partitions === 'all'
     ? [{ text: releaseAllLeasesText, values: [owner] }]
     : [{ text: releaseLeasesText, values: [owner, partitions] }];
+}
+
+// ---- parked events --------------------------------------------------------------------------
+
+/** An inbound id parked already inserts nothing; the batch is one statement. */
+const insertParkedText = `INSERT INTO parked_events (inbound_id, vin, part, parked_at, data)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int8[], $5::text[])
+  ON CONFLICT (inbound_id) DO NOTHING`;
+export function insertParked(events: readonly ParkedEvent[]): Plan[] {
+  return unnest(insertParkedText, events, (e) => [
+    e.inboundId,
+    e.vin,
+    partitionOf(e.vin),
+    e.parkedAt,
+    rows.parkedData(e),
+  ]);
+}
+
+/** Oldest parked first; RETURNING has no order, so the store sorts the claimed rows again. */
+const claimParkedText = `WITH claimed AS (
+    SELECT id FROM parked_events
+    WHERE part = ANY($2::int[]) AND locked_until <= $3
+    ORDER BY id ASC
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED)
+  UPDATE parked_events AS p SET locked_until = $1
+  FROM claimed WHERE p.id = claimed.id
+  RETURNING p.id, p.inbound_id, p.vin, p.parked_at, p.data`;
+export function claimParked(
+  partitions: readonly number[],
+  now: number,
+  lockedUntil: number,
+  limit: number,
+): Plan<rows.ParkedDbRow> {
+  return { text: claimParkedText, values: [lockedUntil, partitions, now, limit] };
+}
+
+const deleteParkedText = 'DELETE FROM parked_events WHERE inbound_id = ANY($1::text[])';
+export function deleteParked(inboundIds: readonly string[]): Plan[] {
+  return [{ text: deleteParkedText, values: [inboundIds] }];
 }
 
 // ---- meta -----------------------------------------------------------------------------------

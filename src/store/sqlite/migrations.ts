@@ -232,6 +232,25 @@ CREATE TABLE analysis_memory (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 7,
+    name: 'inputs parked for the instance holding their VIN',
+    // A bus message taken by an instance that does not hold its VIN's partition waits here for the one
+    // that does. The rowid id gives the order they are applied in; the index serves the holder's claim
+    // (its partitions, oldest first).
+    sql: `
+CREATE TABLE parked_events (
+  id INTEGER PRIMARY KEY,
+  inbound_id TEXT NOT NULL UNIQUE,
+  vin TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  parked_at INTEGER NOT NULL,
+  locked_until INTEGER NOT NULL DEFAULT 0,
+  data TEXT NOT NULL
+);
+CREATE INDEX parked_events_part ON parked_events (part, id);
+`,
+  },
 ];
 
 /** Applies every migration not yet recorded; returns the versions it applied. */

@@ -22,7 +22,7 @@ import type {
 import { CLOSED_STATE } from '../dialect.js';
 import { perItem, type GuardedWrite, type Plan } from '../plan.js';
 import { partitionOf } from '../partition.js';
-import type { QuarantinedSample, TimerRow } from '../port.js';
+import type { ParkedEvent, QuarantinedSample, TimerRow } from '../port.js';
 import * as rows from '../rows.js';
 
 // ---- pragmas -------------------------------------------------------------------------------
@@ -555,6 +555,40 @@ export function releaseLeases(owner: string, partitions: readonly number[] | 'al
   return partitions === 'all'
     ? [{ text: releaseAllLeasesText, values: [owner] }]
     : [{ text: releaseLeasesText, values: [owner, JSON.stringify(partitions)] }];
+}
+
+// ---- parked events --------------------------------------------------------------------------
+
+/** An inbound id parked already changes nothing. */
+const insertParkedText = `INSERT INTO parked_events (inbound_id, vin, part, parked_at, data) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT(inbound_id) DO NOTHING`;
+export function insertParked(events: readonly ParkedEvent[]): Plan[] {
+  return events.map((e) => ({
+    text: insertParkedText,
+    values: [e.inboundId, e.vin, partitionOf(e.vin), e.parkedAt, rows.parkedData(e)],
+  }));
+}
+
+/** Oldest parked first (the rowid id); RETURNING has no order, so the store sorts the claimed rows again. */
+const claimParkedText = `UPDATE parked_events SET locked_until = ?
+  WHERE id IN (
+    SELECT id FROM parked_events
+    WHERE part IN (SELECT value FROM json_each(?)) AND locked_until <= ?
+    ORDER BY id ASC
+    LIMIT ?)
+  RETURNING id, inbound_id, vin, parked_at, data`;
+export function claimParked(
+  partitions: readonly number[],
+  now: number,
+  lockedUntil: number,
+  limit: number,
+): Plan<rows.ParkedDbRow> {
+  return { text: claimParkedText, values: [lockedUntil, JSON.stringify(partitions), now, limit] };
+}
+
+const deleteParkedText = byCount((count) => `DELETE FROM parked_events WHERE inbound_id IN (${placeholders(count)})`);
+export function deleteParked(inboundIds: readonly string[]): Plan[] {
+  return inLists(inboundIds, deleteParkedText);
 }
 
 // ---- meta -----------------------------------------------------------------------------------
