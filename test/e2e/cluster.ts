@@ -95,11 +95,15 @@ export class Cluster {
     // Agents first on a shared bus: the first requests find their consumers waiting.
     if (d) {
       for (const kind of AGENT_KINDS) for (let i = 0; i < d.agents; i++) this.agents.push(this.startAgent(kind));
-      await Promise.all(this.agents.map((a) => a.waitForOutput(/agent running/)));
+      await Promise.all(this.agents.map((a) => a.waitForOutput(/agent running/, 60_000))).catch((err: Error) => {
+        const tails = this.agents.map((a, i) => `agent ${i} (pid ${a.pid}, exit ${a.child.exitCode}): ${a.output.slice(-400)}`);
+        throw new Error(`${err.message}\n${tails.join('\n')}`);
+      });
     }
     for (let i = 0; i < this.apiPorts.length; i++) await this.startOrchestrator(i);
   }
 
+  /** `--bus …` then `--db …` (an agent takes only the bus: it keeps nothing in a store). */
   private distributedArgs(): string[] {
     const d = this.opts.distributed;
     return d ? ['--bus', d.busUrl, '--db', d.dbUrl] : [];
@@ -108,7 +112,7 @@ export class Cluster {
   private startAgent(kind: (typeof AGENT_KINDS)[number]): PitwallProcess {
     return new PitwallProcess(
       ['agent', kind, '--telematics', this.telematicsUrl, '--scheduler', this.schedulerUrl, '--pitwall-url', this.apiUrl,
-        '--data-dir', this.data.dir, '--log-level', 'warn', ...this.distributedArgs(), ...this.clockArgs()],
+        '--data-dir', this.data.dir, '--log-level', 'warn', ...this.distributedArgs().slice(0, 2), ...this.clockArgs()],
       this.opts.distributed?.env,
     );
   }

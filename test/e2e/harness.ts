@@ -29,6 +29,8 @@ export function tempDir(prefix: string): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+class ExitedError extends Error {}
+
 export class PitwallProcess {
   readonly child: ChildProcess;
   output = '';
@@ -49,7 +51,20 @@ export class PitwallProcess {
   }
 
   async waitForOutput(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
-    return waitUntil(() => this.output.match(pattern), { timeoutMs, what: `output ${pattern} from pitwall (got: ${this.output.slice(-500)})` });
+    return waitUntil(
+      () => {
+        const m = this.output.match(pattern);
+        if (m) return m;
+        // A process that has exited will print nothing more: say why at once instead of at the timeout.
+        if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          throw new ExitedError(`pitwall ${this.child.spawnargs.slice(2, 4).join(' ')} exited (${this.child.exitCode ?? this.child.signalCode}) before printing ${pattern}: ${this.output.slice(-500)}`);
+        }
+        return null;
+      },
+      { timeoutMs, what: `output ${pattern} from pitwall`, failFast: (err) => err instanceof ExitedError },
+    ).catch((err: Error) => {
+      throw err instanceof ExitedError ? err : new Error(`${err.message} (got: ${this.output.slice(-500)})`);
+    });
   }
 
   /** Kills this process (only this one, by its PID) and waits for it to exit. */
@@ -74,7 +89,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
 export async function waitUntil<T>(
   check: () => T | null | undefined | false | Promise<T | null | undefined | false>,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string; failFast?: (err: unknown) => boolean } = {},
 ): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let lastError: unknown = null;
@@ -83,6 +98,7 @@ export async function waitUntil<T>(
       const v = await check();
       if (v) return v;
     } catch (err) {
+      if (opts.failFast?.(err)) throw err;
       lastError = err;
     }
     if (Date.now() > deadline) {
