@@ -47,6 +47,26 @@ export async function medianRateAsync(fn: () => Promise<{ ops: number; seconds: 
   return rates[Math.floor(rates.length / 2)]!;
 }
 
+/**
+ * Runs `task(0…n-1)` keeping `inFlight` of them outstanding (started in one tick, as a dispatcher
+ * starts a window of fetches); resolves with the results in order.
+ */
+export async function inWindows<T>(n: number, inFlight: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i += inFlight) {
+    const window: Promise<T>[] = [];
+    for (let k = i; k < Math.min(n, i + inFlight); k++) window.push(task(k));
+    out.push(...(await Promise.all(window)));
+  }
+  return out;
+}
+
+/** The median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 export function machine() {
   const cpus = os.cpus();
   return {

@@ -15,15 +15,13 @@ import { sampleToWire, validateSample } from '../src/core/telemetry.js';
 import { analyzeVehicle, HistoryStore } from '../src/analysis/index.js';
 import { createFleet } from '../src/sim/index.js';
 import { newWorkflow, type Workflow } from '../src/core/workflow.js';
-import { DecisionApplier, commitOf } from '../src/orchestrator/applier.js';
+import { DecisionApplier } from '../src/orchestrator/applier.js';
 import { createSqliteStore } from '../src/store/index.js';
-import type { DecisionCommit } from '../src/store/port.js';
 import { INGEST_SOURCES, TelemetryIngest } from '../src/orchestrator/ingest.js';
 import { DEFAULT_WORKFLOW_CONFIG } from '../src/core/workflow.js';
-import { LIFECYCLE, cidOf, sampleOf, vinOf } from './workload.js';
-import { fmt, machine, medianRateAsync, opsPerSecond, printTable, stopwatch, type Measure } from './lib.js';
-
-const T0 = Date.parse('2026-06-01T00:00:00Z');
+import { benchDistributed } from './distributed/index.js';
+import { LIFECYCLE, T0, buildCommits, cidOf, sampleOf, vinOf } from './workload.js';
+import { fmt, inWindows, machine, medianRateAsync, opsPerSecond, printTable, stopwatch, type Measure } from './lib.js';
 /**
  * V8 flags recommended for the `pitwall` bin: a 1 MB young generation (semi-space) instead of V8's
  * default of up to 16 MB, which Pitwall's short-lived garbage never needs and which stays resident.
@@ -82,41 +80,13 @@ function runDecider(n: number): number {
   return transitions;
 }
 
-/** The commits of whole cases for `n` vehicles, in the order a shell would make them (step by step). */
-function buildCommits(n: number, offset: number): DecisionCommit[][] {
-  const wfs = Array.from({ length: n }, (_, i) => {
-    const vin = vinOf(offset + i);
-    return newWorkflow(vin, cidOf(vin, T0 + offset), T0);
-  });
-  let msg = 0;
-  return LIFECYCLE.map((step, s) => {
-    const now = T0 + (s + 1) * 1000;
-    return wfs.map((wf, i) => {
-      const d = decide(wf, step(wf, now), now);
-      wfs[i] = d.workflow;
-      return commitOf(wf, d, now, { inboundId: `in-${offset}-${msg++}` }, () => `m-${offset}-${msg++}`);
-    });
-  });
-}
-
-/**
- * Runs `task(0…n-1)` keeping `inFlight` of them outstanding (started in one tick, as a dispatcher
- * starts a window of fetches); resolves with the results in order.
- */
-async function inWindows<T>(n: number, inFlight: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let i = 0; i < n; i += inFlight) {
-    const window: Promise<T>[] = [];
-    for (let k = i; k < Math.min(n, i + inFlight); k++) window.push(task(k));
-    out.push(...(await Promise.all(window)));
-  }
-  return out;
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pitwall-bench-'));
   const results: Measure[] = [];
   const memory: MemoryReport[] = [];
+  const loadAtStart = os.loadavg()[0]!;
+  let distributed: unknown = null;
+  let distributedSkipped: string | null = null;
   try {
     // 1. Pure decider vs JSON.parse of the same samples.
     progress('pure decider');
@@ -276,6 +246,20 @@ async function main(): Promise<void> {
     await e2eStore.close();
     await store.close();
 
+    // 3b. The same commit path and ingest path on PostgreSQL + NATS JetStream, with 1 and 2 orchestrator
+    // processes, each beside floors those processes measure in the same run (bench/distributed/).
+    // A service that answers but fails the run costs the distributed rows only, never the embedded ones.
+    const outcome = await benchDistributed(progress).catch((err: unknown) => ({
+      skipped: `distributed rows (PostgreSQL + NATS) failed: ${err instanceof Error ? err.message : String(err)}`,
+    }));
+    if ('skipped' in outcome) {
+      distributedSkipped = outcome.skipped;
+      progress(outcome.skipped);
+    } else {
+      results.push(...outcome.rows);
+      distributed = outcome.report;
+    }
+
     // 4. Memory, in a fresh process so nothing measured above is resident: once as plain `node`, once
     // with the V8 flags the `pitwall` bin is recommended to start with (see PRODUCT_NODE_FLAGS).
     for (const flags of [[], PRODUCT_NODE_FLAGS]) {
@@ -319,13 +303,21 @@ async function main(): Promise<void> {
   }
 
   const m = machine();
-  console.log(`\nPitwall benchmark — ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, ${m.os}, Node ${m.node}\n`);
+  const load = { start: round2(loadAtStart), end: round2(os.loadavg()[0]!) };
+  console.log(`\nPitwall benchmark — ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, ${m.os}, Node ${m.node}`);
+  // Other work on the machine takes cores from every figure; the load says how much.
+  console.log(`load average (1 min): ${load.start} at start, ${load.end} at end\n`);
   printTable(results);
+  if (distributedSkipped) console.log(`\n${distributedSkipped}`);
   const outDir = path.join(here, '..', '..', 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ machine: m, at: new Date().toISOString(), results, memory }, null, 2));
+  writeFileSync(file, JSON.stringify({ machine: m, load_average_1m: load, at: new Date().toISOString(), results, memory, distributed, distributed_skipped: distributedSkipped }, null, 2));
   console.log(`\nwritten ${path.relative(process.cwd(), file)}`);
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
 }
 
 await main();

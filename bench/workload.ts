@@ -1,9 +1,15 @@
 /** A realistic workload for the benchmarks: vehicles going through a whole case, and their samples. */
 import { DAY, HOUR } from '../src/core/clock.js';
+import { decide } from '../src/core/decider.js';
 import { correlationIdFor } from '../src/core/ids.js';
 import type { AnalysisResult } from '../src/core/payloads.js';
 import { SIGNALS, type TelemetrySampleWire } from '../src/core/telemetry.js';
-import type { Workflow, WorkflowEvent } from '../src/core/workflow.js';
+import { newWorkflow, type Workflow, type WorkflowEvent } from '../src/core/workflow.js';
+import { commitOf } from '../src/orchestrator/applier.js';
+import type { DecisionCommit } from '../src/store/port.js';
+
+/** The benchmarks' virtual start of time. */
+export const T0 = Date.parse('2026-06-01T00:00:00Z');
 
 const ALPHABET = 'ABCDEFGHJKLMNPRSTUVWXYZ0123456789';
 
@@ -92,4 +98,24 @@ export const TRANSITIONS_PER_LIFECYCLE = 9;
 
 export function cidOf(vin: string, now: number): string {
   return correlationIdFor(vin, now);
+}
+
+/**
+ * The commits of whole cases for `n` vehicles (`vinOf(offset)` on), in the order a shell would make
+ * them: one array per lifecycle step. Distinct offsets give distinct vehicles, cases and message ids.
+ */
+export function buildCommits(n: number, offset: number): DecisionCommit[][] {
+  const wfs = Array.from({ length: n }, (_, i) => {
+    const vin = vinOf(offset + i);
+    return newWorkflow(vin, cidOf(vin, T0 + offset), T0);
+  });
+  let msg = 0;
+  return LIFECYCLE.map((step, s) => {
+    const now = T0 + (s + 1) * 1000;
+    return wfs.map((wf, i) => {
+      const d = decide(wf, step(wf, now), now);
+      wfs[i] = d.workflow;
+      return commitOf(wf, d, now, { inboundId: `in-${offset}-${msg++}` }, () => `m-${offset}-${msg++}`);
+    });
+  });
 }
