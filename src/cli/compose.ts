@@ -2,9 +2,7 @@
  * The composition root (DESIGN §6): the one place that picks adapters and wires agents, bus, store,
  * orchestrator and API together. Agents are built from factories over ports and meet only on the bus.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -28,6 +26,8 @@ import { createFeedbackAgent } from '../feedback/index.js';
 import { ConfigError, type Config } from './config.js';
 import { loadAnalysisModel, type LoadedAnalysisModel } from './model.js';
 import { busKind, openBus, openStore } from './adapters.js';
+import { loadBusSecret } from './bus-secret.js';
+export { loadBusSecret };
 import { AGENT_KINDS, type AgentKind } from './agent-kinds.js';
 
 export { AGENT_KINDS, type AgentKind };
@@ -56,22 +56,6 @@ export interface SystemOptions {
    * could run nowhere else), none on NATS, where each runs as `pitwall agent <kind>`.
    */
   agents?: readonly AgentKind[];
-}
-
-/** The bus secret: PITWALL_BUS_SECRET, else one generated once into the data directory (mode 600). */
-export function loadBusSecret(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env['PITWALL_BUS_SECRET'];
-  if (fromEnv) {
-    if (fromEnv.length < 16) throw new Error('PITWALL_BUS_SECRET must be at least 16 characters');
-    return fromEnv;
-  }
-  const file = path.join(dataDir, 'bus.secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(32).toString('hex');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return secret;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -103,5 +103,41 @@ describe('composition', () => {
     expect(statSync(path.join(d, 'bus.secret')).mode & 0o777).toBe(0o600);
     expect(loadBusSecret(d, { PITWALL_BUS_SECRET: 'from-the-environment-123' })).toBe('from-the-environment-123');
     expect(() => loadBusSecret(d, { PITWALL_BUS_SECRET: 'short' })).toThrow(/at least 16 characters/);
+  });
+
+  it('gives processes starting at once on a new data directory one secret', async () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'pitwall-secret-race-'));
+    // Separate processes, as in a cluster's start, held at a barrier so they ask at the same moment;
+    // they run the build (`npm test` builds first).
+    const script = `import { loadBusSecret } from ${JSON.stringify(new URL('../../dist/src/cli/bus-secret.js', import.meta.url).href)};
+      process.stdout.write('ready\\n');
+      process.stdin.once('data', () => { process.stdout.write(loadBusSecret(${JSON.stringify(d)}, {})); process.exit(0); });`;
+    const { spawn } = await import('node:child_process');
+    const children = Array.from({ length: 8 }, () => spawn(process.execPath, ['--input-type=module', '-e', script]));
+    const outputs = children.map(
+      (child) =>
+        new Promise<{ ready: Promise<void>; secret: Promise<string> }>((resolveOuter) => {
+          let out = '';
+          let err = '';
+          let readyResolve!: () => void;
+          const ready = new Promise<void>((r) => (readyResolve = r));
+          const secret = new Promise<string>((resolve, reject) => {
+            child.stdout.on('data', (b: Buffer) => {
+              out += b.toString();
+              if (out.startsWith('ready\n')) readyResolve();
+            });
+            child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+            child.on('exit', (code) => (code === 0 ? resolve(out.slice('ready\n'.length)) : reject(new Error(`exit ${code}: ${err}`))));
+          });
+          resolveOuter({ ready, secret });
+        }),
+    );
+    const handles = await Promise.all(outputs);
+    await Promise.all(handles.map((h) => h.ready));
+    for (const child of children) child.stdin.write('go\n');
+    const secrets = await Promise.all(handles.map((h) => h.secret));
+    expect(new Set(secrets).size).toBe(1);
+    expect(secrets[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(readdirSync(d)).toEqual(['bus.secret']);
   });
 });
