@@ -26,6 +26,11 @@ export interface DispatcherOptions {
   batchSize: number;
   /** Lease on claimed rows, in clock time. */
   leaseMs: number;
+  /**
+   * The VIN partitions whose rows this dispatcher may claim now (those its instance holds); every
+   * partition when absent.
+   */
+  partitions?: () => readonly number[];
 }
 
 /** Takes a claimed `internal.*` row; it marks the row sent itself once the work is done. */
@@ -116,9 +121,10 @@ export class OutboxDispatcher {
 
   private async pass(): Promise<void> {
     for (;;) {
-      const rows = (await this.store.claimOutbox(this.clock.now(), this.opts.batchSize, this.opts.leaseMs)).filter(
-        (r) => !this.inflight.has(r.messageId),
-      );
+      const now = this.clock.now();
+      const rows = (
+        await this.store.claimOutbox(now, this.opts.batchSize, this.opts.leaseMs, this.opts.partitions?.())
+      ).filter((r) => !this.inflight.has(r.messageId));
       if (rows.length === 0) return;
       for (const row of rows) {
         if (row.channel.startsWith(INTERNAL_CHANNEL_PREFIX)) this.handOver(row);

@@ -10,14 +10,15 @@ import { AGENTS, CHANNELS, type Envelope } from '../core/envelope.js';
 import type { Decision, Workflow } from '../core/workflow.js';
 import type { Bus, Subscription } from '../bus/port.js';
 import { EnvelopeFactory } from '../bus/signing.js';
-import type { Store } from '../store/port.js';
+import type { ParkedEvent, Store } from '../store/port.js';
 import { timerInboundId } from '../store/timer-inbound.js';
-import { DecisionApplier, INTERNAL_FETCH_CHANNEL, type ApplyResult } from './applier.js';
+import { DecisionApplier, INTERNAL_FETCH_CHANNEL, type ApplyMeta, type ApplyResult, type ApplyTarget } from './applier.js';
 import { OutboxDispatcher } from './dispatcher.js';
 import { FleetPoller } from './fleet-poller.js';
 import { HistoryFetcher } from './history-fetcher.js';
 import { TelemetryIngest } from './ingest.js';
 import { INFORMATIONAL_TYPES, toEvent } from './inbound.js';
+import { PartitionKeeper } from './partition-keeper.js';
 import { previewInbound, type Preview } from './preview.js';
 import { buildStatistics, buildStatus, type Statistics, type WorkflowStatus } from './status.js';
 import { resolveOptions, type OrchestratorOptions, type ResolvedOrchestratorOptions } from './options.js';
@@ -32,9 +33,18 @@ export const DEFAULT_STATUS_HISTORY = 200;
 const PURGE_GAP_MS = 60_000;
 /** Real ms the telematics back-off doubles up to (unless the first wait is longer). */
 const MAX_OUTAGE_BACKOFF_MS = 30_000;
+/** Parked inputs applied per tick at most. */
+const PARKED_BATCH = 200;
 /** States whose pending work is kept durably and taken back by a restarted orchestrator. */
 const RESUMED_STATES = ['polling_telemetry', 'scheduling_service'] as const;
 
+
+/** What `deliver` did with an inbound envelope. */
+export type DeliveryResult =
+  | ApplyResult
+  | { status: 'rejected'; reason: string }
+  /** Kept in the store for the instance that holds the VIN's partition, which applies it. */
+  | { status: 'parked' };
 
 export type OrchestratorEvent =
   | { type: 'decision'; decision: Decision; previous: Workflow }
@@ -62,6 +72,7 @@ export class MainOrchestrationLoop {
   private readonly poller: FleetPoller;
   private readonly fetcher: HistoryFetcher;
   private readonly circuit: TelematicsCircuit;
+  private readonly keeper: PartitionKeeper;
   /** Clock time until which waiting cases' timeouts were last pushed out during an outage. */
   private deferredUntil = -Infinity;
   private readonly subscriptions: Subscription[] = [];
@@ -82,6 +93,10 @@ export class MainOrchestrationLoop {
     this.bus = opts.bus;
     this.clock = opts.clock;
     this.log = opts.log ?? pino({ level: 'silent' });
+    this.keeper = new PartitionKeeper(this.store, this.clock, this.log, {
+      owner: this.options.instanceId,
+      ttlMs: this.options.leaseMs,
+    });
     this.applier = new DecisionApplier(this.store, this.clock, this.options.workflow, {
       onCommitted: (decision, previous) => this.onCommitted(decision, previous),
     });
@@ -103,7 +118,7 @@ export class MainOrchestrationLoop {
       EnvelopeFactory.fromKeyRing(AGENTS.orchestrator, opts.keys, this.clock),
       this.clock,
       this.log,
-      { batchSize: 200, leaseMs: this.options.leaseMs },
+      { batchSize: 200, leaseMs: this.options.leaseMs, partitions: () => this.keeper.partitions(this.clock.now()) },
       { [INTERNAL_FETCH_CHANNEL]: (row) => this.fetcher.take(row) },
     );
     // Every telemetry source goes through one ingest: the fleet poll, the history fetch (and MQTT).
@@ -139,6 +154,7 @@ export class MainOrchestrationLoop {
   initialize(): Promise<void> {
     this.initialized ??= (async () => {
       await this.store.migrate();
+      this.keeper.activate();
       for (const channel of INBOUND_CHANNELS) {
         this.subscriptions.push(
           await this.bus.subscribe(channel, (env) => this.deliver(env).then(() => undefined), {
@@ -156,6 +172,8 @@ export class MainOrchestrationLoop {
     if (this.ticker) return;
     this.stopping = false;
     this.fetcher.resume();
+    // Before the first claim: a lone instance takes every partition here, one of several its share.
+    await this.keeper.refresh();
     await this.giveResumedWorkFullTime();
     this.ticker = setInterval(() => void this.tick(), this.options.tickMs);
     void this.tick();
@@ -169,6 +187,20 @@ export class MainOrchestrationLoop {
     for (const s of this.subscriptions.splice(0)) await s.unsubscribe();
     this.initialized = null;
     await Promise.allSettled([...this.inflight, this.polling, this.purging, this.dispatcher.wake(), this.fetcher.stop()]);
+    // Last, once nothing of ours can commit any more: the others take the partitions on their next renewal.
+    await this.keeper
+      .release()
+      .catch((err: unknown) => this.handleError(null, err instanceof Error ? err : new Error(String(err))));
+  }
+
+  /** This instance's id among the orchestrators sharing the store's VIN partitions. */
+  get instanceId(): string {
+    return this.keeper.owner;
+  }
+
+  /** The VIN partitions this instance holds and works on now (all of them when it runs alone). */
+  heldPartitions(): readonly number[] {
+    return this.keeper.partitions(this.clock.now());
   }
 
   async getStatistics(): Promise<Statistics> {
@@ -220,9 +252,10 @@ export class MainOrchestrationLoop {
 
   /**
    * Applies one inbound envelope taken off the bus. Idempotent on message_id: a redelivered message
-   * changes nothing.
+   * changes nothing. Any instance may take any message (queue groups); one for a VIN whose partition
+   * another instance holds is parked in the store for that one, which applies it with the same id.
    */
-  async deliver(env: Envelope): Promise<ApplyResult | { status: 'rejected'; reason: string }> {
+  async deliver(env: Envelope): Promise<DeliveryResult> {
     if (INFORMATIONAL_TYPES.has(env.header.message_type))
       return { status: 'ignored', reason: 'informational', workflow: null };
     const inbound = toEvent(env);
@@ -231,19 +264,39 @@ export class MainOrchestrationLoop {
       this.log.warn({ reason: inbound.reason, message_id: env.header.message_id }, 'inbound message rejected');
       return { status: 'rejected', reason: inbound.reason };
     }
-    const result = await this.track(
-      this.applier.apply({ vin: inbound.vin, correlationId: env.header.correlation_id }, inbound.event, {
-        inboundId: env.header.message_id,
-        causationId: env.header.message_id,
-        ...(inbound.analysisMemory !== undefined ? { analysisMemory: inbound.analysisMemory } : {}),
-      }),
-    );
+    const parked: ParkedEvent = {
+      inboundId: env.header.message_id,
+      vin: inbound.vin,
+      correlationId: env.header.correlation_id,
+      event: inbound.event,
+      causationId: env.header.message_id,
+      ...(inbound.analysisMemory !== undefined ? { analysisMemory: inbound.analysisMemory } : {}),
+      parkedAt: this.clock.now(),
+    };
+    await this.keeper.refresh();
+    if (!this.keeper.holds(inbound.vin, this.clock.now())) {
+      await this.store.park([parked]);
+      this.log.debug({ vin: inbound.vin, message_id: parked.inboundId }, 'inbound message parked for the holder of its VIN');
+      return { status: 'parked' };
+    }
+    return this.applyInbound(parked, env.header.sender);
+  }
+
+  /** Applies an inbound event, arrived now or parked by another instance, with the id it arrived with. */
+  private async applyInbound(e: ParkedEvent, sender?: string): Promise<ApplyResult> {
+    const target: ApplyTarget = { vin: e.vin, correlationId: e.correlationId };
+    const meta: ApplyMeta = {
+      inboundId: e.inboundId,
+      causationId: e.causationId,
+      ...(e.analysisMemory !== undefined ? { analysisMemory: e.analysisMemory } : {}),
+    };
+    const result = await this.track(this.applier.apply(target, e.event, meta));
     // The API refuses such input before publishing it; one that reaches the loop anyway (another
     // publisher, or the case changed in between) is refused here too, and counted.
     if (result.status === 'refused') {
       await this.store.incrementCounters({ inbound_refused: 1 });
       this.log.warn(
-        { reason: result.reason, message_id: env.header.message_id, correlation_id: env.header.correlation_id, sender: env.header.sender },
+        { reason: result.reason, message_id: e.inboundId, correlation_id: e.correlationId, sender },
         'inbound message contradicts its case; refused',
       );
     }
@@ -270,11 +323,18 @@ export class MainOrchestrationLoop {
     try {
       this.maybePoll();
       this.maybePurge();
+      // Before anything is claimed: only the held partitions' work is ours.
+      await this.keeper.refresh();
       // Before timers fire: a case waiting on a telematics API that is down must not time out.
       // One reading of the clock for both: a timer pushed out to now + timeout cannot fall due in between.
       const now = this.clock.now();
+      const held = this.keeper.partitions(now);
       if (!this.circuit.closed) await this.deferTelemetryTimeouts(now);
-      await Promise.all([this.fireTimers(now), this.circuit.closed ? this.startCycles() : undefined]);
+      await Promise.all([
+        this.fireTimers(now, held),
+        this.circuit.closed ? this.startCycles(held) : undefined,
+        this.applyParked(now, held),
+      ]);
       this.fetcher.releaseHeld();
       await this.dispatcher.wake();
     } catch (err) {
@@ -323,8 +383,8 @@ export class MainOrchestrationLoop {
       });
   }
 
-  private async fireTimers(now: number): Promise<void> {
-    const timers = await this.store.claimDueTimers(now, 500, this.options.leaseMs);
+  private async fireTimers(now: number, partitions: readonly number[]): Promise<void> {
+    const timers = await this.store.claimDueTimers(now, 500, this.options.leaseMs, partitions);
     await Promise.all(
       timers.map(async (t) => {
         const inboundId = timerInboundId({ correlationId: t.correlationId, name: t.name, seq: t.seq, dueAt: t.dueAt });
@@ -380,9 +440,31 @@ export class MainOrchestrationLoop {
     }
   }
 
-  private async startCycles(): Promise<void> {
+  /**
+   * Inputs other instances parked for the VINs this one holds: applied in the order they were parked,
+   * each with the id it arrived with (a copy applied before is a duplicate), then forgotten. One whose
+   * apply failed stays, and is claimed again once its lease has passed.
+   */
+  private async applyParked(now: number, partitions: readonly number[]): Promise<void> {
+    const parked = await this.store.claimParked(partitions, now, PARKED_BATCH, this.options.leaseMs);
+    if (parked.length === 0) return;
+    const done: string[] = [];
+    await Promise.all(
+      parked.map(async (e) => {
+        try {
+          await this.applyInbound(e);
+          done.push(e.inboundId);
+        } catch (err) {
+          this.handleError(null, err instanceof Error ? err : new Error(String(err)));
+        }
+      }),
+    );
+    if (done.length > 0) await this.store.deleteParked(done);
+  }
+
+  private async startCycles(partitions: readonly number[]): Promise<void> {
     const now = this.clock.now();
-    const vins = await this.store.claimDueVehicles(now, 200, now + this.options.analysisIntervalMs);
+    const vins = await this.store.claimDueVehicles(now, 200, now + this.options.analysisIntervalMs, partitions);
     await Promise.all(
       vins.map((vin) =>
         this.track(this.applier.apply({ vin, createIfMissing: true }, { type: 'cycle_started' }, {})).catch(

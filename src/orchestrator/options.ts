@@ -7,6 +7,7 @@ import type { Bus } from '../bus/port.js';
 import type { KeyRing } from '../bus/signing.js';
 import type { Store } from '../store/port.js';
 import type { TelematicsClient } from './telematics-client.js';
+import { newInstanceId } from './partition-keeper.js';
 
 /**
  * Virtual seconds between fleet polls, for every command: a minute suits a real fleet at real time, and
@@ -60,6 +61,11 @@ export interface OrchestratorOptions {
    */
   outageProbeMs?: number;
   telematicsClient?: TelematicsClient;
+  /**
+   * This instance's id among the orchestrators sharing the store's VIN partitions: unique per running
+   * instance. @default `orchestrator-<hostname>-<pid>-<random>` (newInstanceId)
+   */
+  instanceId?: string;
 }
 
 export interface ResolvedOrchestratorOptions extends Required<
@@ -88,7 +94,9 @@ export function resolveOptions(opts: OrchestratorOptions): ResolvedOrchestratorO
     leaseMs: opts.leaseMs ?? 10 * 60 * SECOND,
     retentionMs: opts.retentionMs ?? 7 * DAY,
     outageProbeMs: opts.outageProbeMs ?? 1000,
+    instanceId: opts.instanceId ?? newInstanceId(),
   };
+  if (r.instanceId.trim() === '') throw new RangeError('instanceId must be a non-empty string');
   for (const [name, v] of Object.entries({
     pollingInterval: r.pollingInterval,
     analysisIntervalMs: r.analysisIntervalMs,
