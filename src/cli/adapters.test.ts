@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { busKind, describeBus, describeStore, postgresOptions, redactUrl, sqlitePath, storeKind } from './adapters.js';
+import pino from 'pino';
+import { ManualClock } from '../clock/clocks.js';
+import { keyRingFromSecret } from '../bus/signing.js';
+import { AdapterError, busKind, describeBus, describeStore, openBus, openStore, postgresOptions, redactUrl, sqlitePath, storeKind } from './adapters.js';
 
 describe('the composition root’s choice of adapters', () => {
   it('picks SQLite for a path or nothing, PostgreSQL for a postgres URL', () => {
@@ -26,5 +29,15 @@ describe('the composition root’s choice of adapters', () => {
       schema: 'e2e_1',
     });
     expect(postgresOptions('postgres://u:p@127.0.0.1:5432/pitwall')).toEqual({ url: 'postgres://u:p@127.0.0.1:5432/pitwall' });
+  });
+
+  it('says which store or bus could not be opened, where (without the password) and why', async () => {
+    const store = openStore({ db: 'postgres://pitwall:s3cret@127.0.0.1:1/pitwall', dataDir: 'unused' });
+    await expect(store).rejects.toThrow(AdapterError);
+    await expect(store).rejects.toThrow(/^the store at postgres:\/\/pitwall:\*\*\*@127\.0\.0\.1:1\/pitwall could not be opened: .*ECONNREFUSED/);
+    const deps = { clock: new ManualClock(0), keys: keyRingFromSecret('test-secret-0123456789'), log: pino({ level: 'silent' }), name: 'test' };
+    await expect(openBus({ bus: 'nats://127.0.0.1:1', busNamespace: '' }, deps)).rejects.toThrow(
+      /^the bus at NATS JetStream nats:\/\/127\.0\.0\.1:1 could not be reached/,
+    );
   });
 });

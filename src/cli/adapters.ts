@@ -15,6 +15,15 @@ import type { Store } from '../store/port.js';
 import type { Config } from './config.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
+
+/** A configured store or bus that cannot be opened: the message names which, where (no password) and why. */
+export class AdapterError extends Error {
+  readonly code = 'PW_ADAPTER';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AdapterError';
+  }
+}
 export type BusKind = 'memory' | 'nats';
 
 export function storeKind(config: Pick<Config, 'db'>): StoreKind {
@@ -70,7 +79,12 @@ export async function openStore(config: Pick<Config, 'db' | 'dataDir'>): Promise
   if (storeKind(config) === 'postgres') {
     const { createPostgresStore } = await import('../store/postgres/index.js');
     const store = createPostgresStore(postgresOptions(config.db));
-    await store.migrate();
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw new AdapterError(`the store at ${redactUrl(config.db)} could not be opened: ${(err as Error).message}`, { cause: err });
+    }
     return store;
   }
   const store = createSqliteStore({ path: sqlitePath(config) });
@@ -104,6 +118,8 @@ export async function openBus(config: Pick<Config, 'bus' | 'busNamespace'>, deps
       envelopes,
       middleware,
       onError,
+    }).catch((err: unknown) => {
+      throw new AdapterError(`the bus at ${describeBus(config)} could not be reached: ${(err as Error).message}`, { cause: err });
     });
   }
   return new MemoryBus({ clock: deps.clock, envelopes, middleware, onError });
