@@ -58,7 +58,15 @@ export type DistributedOutcome =
   | { skipped: string }
   | {
       rows: Measure[];
-      report: { pg_url: string; nats_url: string; sizes: WorkSizes; rounds: number; runs: ProcessCountReport[] };
+      /** `seconds`: wall time of the whole distributed part. */
+      report: {
+        pg_url: string;
+        nats_url: string;
+        sizes: WorkSizes;
+        rounds: number;
+        seconds: number;
+        runs: ProcessCountReport[];
+      };
     };
 
 /** Runs the distributed rows, or says why they were skipped (a service that does not answer). */
@@ -81,11 +89,14 @@ export async function benchDistributed(progress: (msg: string) => void): Promise
     };
   }
 
+  const elapsed = stopwatch();
   const runs: ProcessCountReport[] = [];
   for (const processes of PROCESS_COUNTS) runs.push(await benchProcessCount(processes, pgUrl, natsUrl, progress));
+  const seconds = elapsed();
+  progress(`PostgreSQL + NATS rows took ${seconds.toFixed(0)} s, set-up and clean-up included`);
   return {
     rows: rowsOf(runs),
-    report: { pg_url: redact(pgUrl), nats_url: redact(natsUrl), sizes: SIZES, rounds: ROUNDS, runs },
+    report: { pg_url: redact(pgUrl), nats_url: redact(natsUrl), sizes: SIZES, rounds: ROUNDS, seconds, runs },
   };
 }
 
