@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { jetstreamManager, DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { connect, nanos } from '@nats-io/transport-node';
 import pg from 'pg';
-import { deleteNamespace } from '../../src/bus/nats/index.js';
+import { dropCorner } from '../../src/testing/corner.js';
 import { createPostgresStore } from '../../src/store/postgres/index.js';
 import { probeTcp, serviceUrl, SERVICE_ENV } from '../../src/testing/services.js';
 import { median, stopwatch, type Measure } from '../lib.js';
@@ -250,20 +250,8 @@ async function prepareServices(
   }
 }
 
-async function removeServices(id: string, pgUrl: string, natsUrl: string): Promise<void> {
-  const db = new pg.Client({ connectionString: pgUrl });
-  await db.connect();
-  try {
-    await db.query(`DROP SCHEMA IF EXISTS "${id}" CASCADE`);
-  } finally {
-    await db.end();
-  }
-  const nc = await connect({ servers: natsUrl.split(',') });
-  try {
-    await deleteNamespace(nc, id);
-  } finally {
-    await nc.close();
-  }
+function removeServices(id: string, pgUrl: string, natsUrl: string): Promise<void> {
+  return dropCorner(pgUrl, natsUrl, id);
 }
 
 type Reply<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;

@@ -4,9 +4,7 @@
  * each other's workflows or messages.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { connect } from '@nats-io/transport-node';
-import { deleteNamespace } from '../../src/bus/nats/index.js';
+import { dropCorner } from '../../src/testing/corner.js';
 import { requireService, serviceUrl } from '../../src/testing/services.js';
 
 export interface DistributedCorner {
@@ -34,20 +32,6 @@ export function distributedCorner(): DistributedCorner {
     busUrl,
     dbUrl,
     env: { PITWALL_BUS_NAMESPACE: id },
-    async remove() {
-      const client = new pg.Client({ connectionString: pgUrl });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS "${id}" CASCADE`);
-      } finally {
-        await client.end();
-      }
-      const nc = await connect({ servers: busUrl.split(',') });
-      try {
-        await deleteNamespace(nc, id);
-      } finally {
-        await nc.close();
-      }
-    },
+    remove: () => dropCorner(pgUrl, busUrl, id),
   };
 }
