@@ -8,6 +8,7 @@ import { CID as CASE_CID, VIN as CASE_VIN, reach, sample, serviced } from '../co
 import type { ServiceLabel } from '../core/payloads.js';
 import { DEFAULT_WORKFLOW_CONFIG, newWorkflow, type Decision, type WorkflowEvent } from '../core/workflow.js';
 import { createSqliteStore } from '../store/index.js';
+import { partitionOf } from '../store/partition.js';
 import type { DecisionCommit, Store } from '../store/port.js';
 import { DecisionApplier, INTERNAL_FETCH_CHANNEL, commitOf, type ApplyResult } from './applier.js';
 
@@ -270,5 +271,36 @@ describe('DecisionApplier and service labels', () => {
       status: 'ignored',
     });
     expect(await store.countLabels()).toEqual({ confirmed: 1, not_found: 0 });
+  });
+});
+
+describe('DecisionApplier and VIN partitions', () => {
+  it("decides only the vehicles whose partition its instance holds, and commits only under the partition's epoch", async () => {
+    const store = await openStore();
+    const [held, other] = [vinOf(1), vinOf(2)];
+    const lease = await store.leasePartitions('a', T0, 60_000);
+    let epochs = new Map(lease.partitions.map((p, i) => [p, lease.epochs[i]!] as const));
+    const partitionEpoch = (vin: string) => (vin === other ? undefined : epochs.get(partitionOf(vin)));
+    const spy = vi.spyOn(store, 'commitDecisions');
+    const applier = new DecisionApplier(store, new ManualClock(T0), DEFAULT_WORKFLOW_CONFIG, { partitionEpoch });
+
+    const [mine, notMine] = await Promise.all([
+      applier.apply({ vin: held, createIfMissing: true }, CYCLE),
+      applier.apply({ vin: other, createIfMissing: true }, CYCLE),
+    ]);
+    expect(applied(mine).decision.workflow.state).toBe('polling_telemetry');
+    expect(notMine).toEqual({ status: 'fenced' });
+    expect(batchesOf(spy)).toEqual([[held]]);
+    expect(spy.mock.calls[0]![0][0]!.partitionEpoch).toBe(lease.epochs[0]);
+    expect(await store.getCurrentWorkflow(other)).toBeNull();
+
+    // Another instance takes the partitions over after this one's lease expired, unbeknown to it.
+    await store.leasePartitions('b', T0 + 60_001, 60_000);
+    expect(await applier.apply({ vin: held }, TELEMETRY, { inboundId: 'fetch:1' })).toEqual({ status: 'fenced' });
+    expect((await store.getCurrentWorkflow(held))?.state).toBe('polling_telemetry');
+    // Under the epoch it holds the partition with now, it decides again.
+    const taken = await store.leasePartitions('b', T0 + 60_002, 60_000);
+    epochs = new Map(taken.partitions.map((p, i) => [p, taken.epochs[i]!] as const));
+    expect(applied(await applier.apply({ vin: held }, TELEMETRY, { inboundId: 'fetch:1' })).decision.workflow.state).toBe('analyzing_data');
   });
 });

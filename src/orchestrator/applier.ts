@@ -1,8 +1,10 @@
 /**
  * The imperative shell around `decide`: load, decide, and persist the decision with its effects in one
  * store transaction, shared with the other vehicles' decisions of the same tick (group commit).
- * Decisions for one vehicle are serialised in-process; across processes the workflow's optimistic
- * version check catches the race and the decision is made again.
+ * Decisions for one vehicle are serialised in-process; across processes, each vehicle is decided by
+ * the instance holding its VIN's partition, a decision commits only under the partition epoch it was
+ * made with (`partitionEpoch` hook), and the workflow's optimistic version check catches any race left:
+ * the decision is made again.
  */
 import type { Clock } from '../core/clock.js';
 import { decide } from '../core/decider.js';
@@ -43,11 +45,19 @@ export type ApplyResult =
   | { status: 'ignored'; reason: string; workflow: Workflow | null }
   /** The input contradicts the case it names (wrong VIN, appointment or date): nothing changed. */
   | { status: 'refused'; reason: string; workflow: Workflow }
-  | { status: 'duplicate' };
+  | { status: 'duplicate' }
+  /** This instance does not hold (or no longer holds) the vehicle's partition: nothing decided, nothing changed. */
+  | { status: 'fenced' };
 
 export interface ApplierHooks {
   /** After a decision is committed. */
   onCommitted?(decision: Decision, previous: Workflow): void;
+  /**
+   * The epoch of the VIN's partition while this instance holds it, else undefined. When given, a
+   * vehicle whose partition is not held is not decided at all, and a decision commits only while its
+   * partition keeps that epoch (DecisionCommit.partitionEpoch); either way the apply is `fenced`.
+   */
+  partitionEpoch?(vin: string): number | undefined;
 }
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -132,8 +142,19 @@ export class DecisionApplier {
     }
   }
 
-  private async runBatch(jobs: Pending[]): Promise<void> {
+  private async runBatch(all: Pending[]): Promise<void> {
     const now = this.clock.now();
+    const jobs: Pending[] = [];
+    const epochs: (number | undefined)[] = [];
+    for (const job of all) {
+      const epoch = this.hooks.partitionEpoch?.(job.target.vin);
+      if (this.hooks.partitionEpoch && epoch === undefined) job.resolve({ status: 'fenced' });
+      else {
+        jobs.push(job);
+        epochs.push(epoch);
+      }
+    }
+    if (jobs.length === 0) return;
     const loaded = await this.loadAll(jobs, now);
     const decided: Decided[] = [];
     for (const [i, job] of jobs.entries()) {
@@ -162,6 +183,8 @@ export class DecisionApplier {
         continue;
       }
       const commit = commitOf(wf, decision, now, job.meta, () => newMessageId(this.clock));
+      const epoch = epochs[i];
+      if (epoch !== undefined) commit.partitionEpoch = epoch;
       decided.push({ job, loaded: wf, decision, commit });
     }
     if (decided.length === 0) return;
@@ -171,6 +194,7 @@ export class DecisionApplier {
       if (outcome instanceof Error) d.job.reject(outcome);
       else if (outcome === 'committed') this.settleCommitted(d);
       else if (outcome === 'duplicate') d.job.resolve({ status: 'duplicate' });
+      else if (outcome === 'fenced') d.job.resolve({ status: 'fenced' });
       // conflict: another process moved the workflow on; decide again on what it wrote.
       else if (d.job.attempt + 1 < MAX_CONFLICT_RETRIES) this.enqueue({ ...d.job, attempt: d.job.attempt + 1 });
       else d.job.reject(new Error(`workflow of ${d.job.target.vin} kept changing under ${MAX_CONFLICT_RETRIES} attempts`));

@@ -194,6 +194,8 @@ export class HistoryFetcher {
         inboundId: `fetch:${row.messageId}`,
         causationId: row.messageId,
       });
+      // Fenced: the vehicle's partition changed hands; the row stays for its new holder to fetch again.
+      if (result.status === 'fenced') return;
       if (result.status === 'applied') await this.deps.publish(result.decision.effects, row);
       await store.markSent([row.messageId], clock.now());
     } catch (err) {

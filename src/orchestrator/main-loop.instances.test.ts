@@ -1,8 +1,10 @@
 /**
  * Two orchestrator instances on one store and one bus (issue 8, per-vehicle order across instances):
  * each shares the inbound channels' queue group, so any message may reach either; the VIN partitions
- * decide which instance works on which vehicle.
+ * decide which instance works on which vehicle. On a SQLite file, and on PostgreSQL when a server
+ * answers (PITWALL_TEST_PG_URL; a schema per test, dropped afterwards).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import { EnvelopeFactory } from '../bus/signing.js';
 import { createSqliteStore } from '../store/index.js';
 import { VIN_PARTITIONS, partitionOf } from '../store/partition.js';
 import type { Store } from '../store/port.js';
+import { requireService, serviceUrl } from '../testing/services.js';
 import { MainOrchestrationLoop, type OrchestratorOptions } from './main-loop.js';
 import { TEST_KEYS, testLoopOptions, until } from './testing/loop.js';
 import type { TelematicsClient } from './telematics-client.js';
@@ -24,6 +27,42 @@ const T0 = Date.parse('2026-05-04T08:00:00Z');
 const dir = mkdtempSync(join(tmpdir(), 'pitwall-instances-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let fileNo = 0;
+
+/** A store shared by the instances of one test: `open` gives each instance its own handle, as processes have. */
+interface Backend {
+  name: string;
+  shared(): { open(): Promise<Store>; drop(): Promise<void> };
+}
+
+const sqlite: Backend = {
+  name: 'SQLite file',
+  shared() {
+    const path = join(dir, `store-${++fileNo}.db`);
+    return { open: async () => createSqliteStore({ path }), drop: async () => undefined };
+  },
+};
+
+const pgUrl = serviceUrl('pg');
+const postgres: Backend = {
+  name: 'PostgreSQL',
+  shared() {
+    const schema = `pitwall_instances_${randomBytes(4).toString('hex')}`;
+    return {
+      open: async () => (await import('../store/postgres/index.js')).createPostgresStore({ url: pgUrl, schema, poolSize: 4 }),
+      drop: async () => {
+        const { default: pg } = await import('pg');
+        const client = new pg.Client({ connectionString: pgUrl });
+        await client.connect();
+        try {
+          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        } finally {
+          await client.end();
+        }
+      },
+    };
+  },
+};
+const backends = (await requireService('pg', pgUrl)) ? [sqlite, postgres] : [sqlite];
 
 /** A valid VIN numbered `n` (no I, O or Q). */
 const vinOf = (n: number) => `1HGCM826${String(n).padStart(9, '0')}`;
@@ -35,23 +74,28 @@ interface Decided {
   reason: string;
 }
 
-describe('two orchestrator instances', () => {
+describe.each(backends)('two orchestrator instances on a $name', (backend) => {
   const stores: Store[] = [];
   const loops: MainOrchestrationLoop[] = [];
+  const drops: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const l of loops.splice(0)) await l.stop();
     for (const s of stores.splice(0)) await s.close();
+    for (const drop of drops.splice(0)) await drop();
   });
 
   /**
    * Instances a and b over one SQLite file (a store handle each, as two processes have) and one bus,
    * with agents that answer every analysis (high urgency, a memory per VIN) and report every
    * notification delivered; the customers never answer. The fleet stays empty until `showFleet()`.
+   * The agents answer without waiting for the answer to be handled: on the in-process bus a publish
+   * settles once its message is handled, and an answer left for orchestrators that stopped never is.
    */
   async function cluster(vins: string[], over: Partial<OrchestratorOptions>) {
     const clock = new ManualClock(T0);
     const bus = new MemoryBus({ clock });
-    const path = join(dir, `store-${++fileNo}.db`);
+    const shared = backend.shared();
+    drops.push(shared.drop);
     let fleetVisible = false;
     const telematics: TelematicsClient = {
       fetchPage: async () => ({
@@ -61,8 +105,8 @@ describe('two orchestrator instances', () => {
       fetchHistory: async () => [],
     };
     const decided: Decided[] = [];
-    const make = (name: string) => {
-      const store = createSqliteStore({ path });
+    const make = async (name: string) => {
+      const store = await shared.open();
       stores.push(store);
       const loop = new MainOrchestrationLoop(
         testLoopOptions({ store, bus, clock, telematicsClient: telematics }, { instanceId: name, ...over }),
@@ -74,15 +118,15 @@ describe('two orchestrator instances', () => {
       });
       return { name, store, loop };
     };
-    const a = make('orchestrator-a');
-    const b = make('orchestrator-b');
+    const a = await make('orchestrator-a');
+    const b = await make('orchestrator-b');
 
     const analyst = EnvelopeFactory.fromKeyRing(AGENTS.dataAnalysis, TEST_KEYS, clock);
     await bus.subscribe(
       CHANNELS.analysisRequest,
       async (env) => {
         const { vin } = env.payload as AnalysisRequest;
-        await bus.publish(
+        void bus.publish(
           CHANNELS.analysisResult,
           analyst.create({
             messageType: 'analysis_result',
@@ -112,7 +156,7 @@ describe('two orchestrator instances', () => {
       async (env) => {
         const req = env.payload as EngagementRequest;
         notified.push({ cid: env.header.correlation_id, kind: req.kind });
-        await bus.publish(
+        void bus.publish(
           CHANNELS.engagementResult,
           engager.create({
             messageType: 'engagement_result',
@@ -293,6 +337,52 @@ describe('two orchestrator instances', () => {
     const after = c.decided.slice(decidedBefore);
     expect(new Set(after.map((d) => d.instance))).toEqual(new Set([c.b.name]));
     for (const vin of ofA) expect(after.some((d) => d.vin === vin)).toBe(true);
+  });
+
+  it('parks a message whose partition changed hands while it was being decided, for the new holder', async () => {
+    const vins = fleetOf(2);
+    const leaseMs = HOUR;
+    const c = await cluster(vins, { leaseMs });
+    await c.a.loop.start();
+    c.showFleet();
+    await until(async () => c.notified.length === vins.length, 'every customer notified');
+    // The delivery reports are in: nothing else is decided until the customers answer.
+    await until(
+      async () => (await Promise.all(vins.map((v) => c.a.store.getCurrentWorkflow(v)))).every((w) => w?.engagement.lastDelivery),
+      'every delivery report applied',
+    );
+    const vin = vins[0]!;
+    const wf = (await c.a.store.getCurrentWorkflow(vin))!;
+
+    // While a decides, it stalls past its lease (a long pause) and b takes every partition over.
+    const load = c.a.store.getOpenWorkflows.bind(c.a.store);
+    let stall = false;
+    vi.spyOn(c.a.store, 'getOpenWorkflows').mockImplementation(async (v) => {
+      if (stall) {
+        stall = false;
+        // b's lease first, at the time the pause ends: a, whose clock has not moved yet, cannot renew before it.
+        await c.b.store.leasePartitions(c.b.name, c.clock.now() + leaseMs + MINUTE, leaseMs);
+        c.clock.advance(leaseMs + MINUTE);
+      }
+      return load(v);
+    });
+    const api = EnvelopeFactory.fromKeyRing(AGENTS.api, TEST_KEYS, c.clock);
+    const decline = api.create({
+      messageType: 'customer_response',
+      receiver: AGENTS.orchestrator,
+      correlationId: wf.correlationId,
+      payload: { vin, correlation_id: wf.correlationId, decision: 'decline', responded_at: new Date(c.clock.now()).toISOString() },
+    });
+    stall = true;
+    expect(await c.a.loop.deliver(decline)).toEqual({ status: 'parked' });
+    expect(stall).toBe(false);
+    expect(await c.state(vin)).toBe('engaging_customer');
+
+    // a stops; b, alone, keeps every partition and applies the answer.
+    await c.a.loop.stop();
+    await c.b.loop.start();
+    await until(async () => (await c.state(vin)) === 'completed', 'the new holder applies it');
+    expect(c.decided.filter((d) => d.vin === vin && d.reason.includes('decline')).map((d) => d.instance)).toEqual([c.b.name]);
   });
 
   it('parks nothing when one instance runs alone: it holds every partition', async () => {

@@ -78,7 +78,8 @@ export class MainOrchestrationLoop {
   private readonly subscriptions: Subscription[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private ticker: NodeJS.Timeout | null = null;
-  private ticking = false;
+  /** The tick running now, if any: a stop waits for it, as it may be about to apply what it claimed. */
+  private ticking: Promise<void> | null = null;
   private polling: Promise<void> | null = null;
   private lastPollReal = 0;
   private lastPollClock = -Infinity;
@@ -99,6 +100,7 @@ export class MainOrchestrationLoop {
     });
     this.applier = new DecisionApplier(this.store, this.clock, this.options.workflow, {
       onCommitted: (decision, previous) => this.onCommitted(decision, previous),
+      partitionEpoch: (vin) => this.keeper.heldEpoch(vin),
     });
     // One back-off for everything that waits on the telematics API: the circuit's probes, the fleet
     // poll and held fetches.
@@ -154,6 +156,8 @@ export class MainOrchestrationLoop {
   initialize(): Promise<void> {
     this.initialized ??= (async () => {
       await this.store.migrate();
+      // Listening again after a stop: deliveries are applied again (ticking waits for start()).
+      this.stopping = false;
       this.keeper.activate();
       for (const channel of INBOUND_CHANNELS) {
         this.subscriptions.push(
@@ -186,7 +190,14 @@ export class MainOrchestrationLoop {
     this.ticker = null;
     for (const s of this.subscriptions.splice(0)) await s.unsubscribe();
     this.initialized = null;
-    await Promise.allSettled([...this.inflight, this.polling, this.purging, this.dispatcher.wake(), this.fetcher.stop()]);
+    await Promise.allSettled([
+      this.ticking,
+      ...this.inflight,
+      this.polling,
+      this.purging,
+      this.dispatcher.wake(),
+      this.fetcher.stop(),
+    ]);
     // Last, once nothing of ours can commit any more: the others take the partitions on their next renewal.
     await this.keeper
       .release()
@@ -255,7 +266,12 @@ export class MainOrchestrationLoop {
    * changes nothing. Any instance may take any message (queue groups); one for a VIN whose partition
    * another instance holds is parked in the store for that one, which applies it with the same id.
    */
-  async deliver(env: Envelope): Promise<DeliveryResult> {
+  deliver(env: Envelope): Promise<DeliveryResult> {
+    // Tracked whole, so a stop waits for a delivery under way, whichever way it goes.
+    return this.track(this.take(env));
+  }
+
+  private async take(env: Envelope): Promise<DeliveryResult> {
     if (INFORMATIONAL_TYPES.has(env.header.message_type))
       return { status: 'ignored', reason: 'informational', workflow: null };
     const inbound = toEvent(env);
@@ -274,12 +290,15 @@ export class MainOrchestrationLoop {
       parkedAt: this.clock.now(),
     };
     await this.keeper.refresh();
-    if (!this.keeper.holds(inbound.vin, this.clock.now())) {
-      await this.store.park([parked]);
-      this.log.debug({ vin: inbound.vin, message_id: parked.inboundId }, 'inbound message parked for the holder of its VIN');
-      return { status: 'parked' };
+    // A stopping instance takes on nothing more: what still reaches it waits for the next holder.
+    if (!this.stopping && this.keeper.holds(inbound.vin, this.clock.now())) {
+      const result = await this.applyInbound(parked, env.header.sender);
+      // The partition changed hands while the message was being decided: it is the new holder's now.
+      if (result.status !== 'fenced') return result;
     }
-    return this.applyInbound(parked, env.header.sender);
+    await this.store.park([parked]);
+    this.log.debug({ vin: inbound.vin, message_id: parked.inboundId }, 'inbound message parked for the holder of its VIN');
+    return { status: 'parked' };
   }
 
   /** Applies an inbound event, arrived now or parked by another instance, with the id it arrived with. */
@@ -317,9 +336,15 @@ export class MainOrchestrationLoop {
     if (decision.effects.some((e) => e.kind === 'publish' || e.kind === 'fetch_telemetry')) void this.dispatcher.wake();
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking || this.stopping) return;
-    this.ticking = true;
+  private tick(): Promise<void> {
+    if (this.ticking || this.stopping) return this.ticking ?? Promise.resolve();
+    this.ticking = this.runTick().finally(() => {
+      this.ticking = null;
+    });
+    return this.ticking;
+  }
+
+  private async runTick(): Promise<void> {
     try {
       this.maybePoll();
       this.maybePurge();
@@ -339,8 +364,6 @@ export class MainOrchestrationLoop {
       await this.dispatcher.wake();
     } catch (err) {
       this.handleError(null, err as Error);
-    } finally {
-      this.ticking = false;
     }
   }
 
@@ -396,8 +419,9 @@ export class MainOrchestrationLoop {
           ),
         );
         // A duplicate firing's decision is already committed (another process, or this one before a
-        // crash): the row left behind must go, or it would be claimed again at every lease expiry.
-        if (r.status !== 'applied') await this.store.deleteTimer(t.correlationId, t.name, t.seq);
+        // crash): the row left behind must go, or it would be claimed again at every lease expiry. A
+        // fenced one is the partition's new holder's to fire.
+        if (r.status !== 'applied' && r.status !== 'fenced') await this.store.deleteTimer(t.correlationId, t.name, t.seq);
       }),
     );
   }
@@ -452,8 +476,8 @@ export class MainOrchestrationLoop {
     await Promise.all(
       parked.map(async (e) => {
         try {
-          await this.applyInbound(e);
-          done.push(e.inboundId);
+          // A fenced one stays for the partition's new holder.
+          if ((await this.applyInbound(e)).status !== 'fenced') done.push(e.inboundId);
         } catch (err) {
           this.handleError(null, err instanceof Error ? err : new Error(String(err)));
         }

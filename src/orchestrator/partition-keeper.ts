@@ -74,6 +74,14 @@ export class PartitionKeeper {
     return now < this.trustedUntil ? this.held.get(partitionOf(vin)) : undefined;
   }
 
+  /**
+   * The epoch this instance holds `vin`'s partition with, trusted or not: what a decision commits under
+   * (the store refuses it once another instance has taken the partition over, and only then).
+   */
+  heldEpoch(vin: string): number | undefined {
+    return this.held.get(partitionOf(vin));
+  }
+
   /** Whether this instance holds `vin`'s partition and trusts its lease at `now`. */
   holds(vin: string, now: number): boolean {
     return this.epochOf(vin, now) !== undefined;

@@ -3,7 +3,11 @@
  * in one transaction, each decision whole or not at all, and a refused decision does not roll back
  * the others.
  *
- * For each decision, in batch order:
+ * First, a decision made under a partition epoch (DecisionCommit.partitionEpoch) that its VIN's
+ * partition no longer has is `fenced`: another instance holds the vehicle now. The epochs read stay
+ * locked until the commit ends, so a takeover cannot slip in between the check and the writes.
+ *
+ * Then, for each decision, in batch order:
  * 1. its inbound id is recorded; one seen before makes the decision a `duplicate`;
  * 2. its workflow row is written only from the version it was decided on (optimistic check), and a
  *    new workflow only if its id is new and its VIN has no other open workflow; otherwise it is a
@@ -27,6 +31,7 @@
  */
 import type { TimerName } from '../core/workflow.js';
 import type { AnalysisMemoryRecord, CommitPlans, LabelRecord, OutboxRecord, TimerKey, TransitionRecord } from './dialect.js';
+import { partitionOf } from './partition.js';
 import { runAll, runGuarded, type Plan, type Work } from './plan.js';
 import type { CommitOutcome, DecisionCommit, TimerRow } from './port.js';
 import type { Outcome } from './plan.js';
@@ -41,7 +46,8 @@ type Step<T> = Generator<Plan, T, Outcome>;
 export function* commitBatch(plans: CommitPlans, batch: readonly DecisionCommit[]): Work<CommitOutcome[]> {
   const outcomes = new Array<CommitOutcome>(batch.length);
   const counters = new Map<string, number>();
-  for (const round of rounds(batch)) {
+  const unfenced = yield* fence(plans, batch, outcomes);
+  for (const round of rounds(unfenced)) {
     const accepted = yield* settle(plans, round, outcomes);
     if (accepted.length === 0) continue;
     yield* writeAccepted(plans, accepted);
@@ -54,14 +60,35 @@ export function* commitBatch(plans: CommitPlans, batch: readonly DecisionCommit[
   return outcomes;
 }
 
-/** Splits the batch, in order, where a decision shares its workflow, VIN or inbound id with one before it in the round. */
-function rounds(batch: readonly DecisionCommit[]): Indexed[][] {
+/**
+ * Step 0: a decision made under a partition epoch its VIN's partition no longer has is `fenced` before
+ * anything is written; returns the others, in order. The epochs stay locked until the commit ends.
+ */
+function* fence(plans: CommitPlans, batch: readonly DecisionCommit[], outcomes: CommitOutcome[]): Step<Indexed[]> {
+  const parts = new Set<number>();
+  for (const c of batch) if (c.partitionEpoch !== undefined) parts.add(partitionOf(c.workflow.vin));
+  const epochs = new Map<number, number>();
+  if (parts.size > 0) {
+    const found = yield* runAll(plans.lockPartitionEpochs([...parts].sort((a, b) => a - b)));
+    for (const r of found.rows) epochs.set(r.part, r.epoch);
+  }
+  const out: Indexed[] = [];
+  for (const [index, commit] of batch.entries()) {
+    if (commit.partitionEpoch !== undefined && epochs.get(partitionOf(commit.workflow.vin)) !== commit.partitionEpoch)
+      outcomes[index] = 'fenced';
+    else out.push({ index, commit });
+  }
+  return out;
+}
+
+/** Splits the decisions, in order, where one shares its workflow, VIN or inbound id with one before it in the round. */
+function rounds(batch: readonly Indexed[]): Indexed[][] {
   const out: Indexed[][] = [];
   let round: Indexed[] = [];
   const workflows = new Set<string>();
   const vins = new Set<string>();
   const inbound = new Set<string>();
-  for (const [index, commit] of batch.entries()) {
+  for (const { index, commit } of batch) {
     const { correlationId, vin } = commit.workflow;
     const id = commit.inboundId;
     if (workflows.has(correlationId) || vins.has(vin) || (id !== undefined && inbound.has(id))) {

@@ -9,6 +9,7 @@ import { WORKFLOW_STATES, type TimerName, type Workflow } from '../core/workflow
 import { analysisMemoryContract } from './contract-analysis-memory.js';
 import { labelsContract } from './contract-labels.js';
 import { listingContract } from './contract-listing.js';
+import { fencingContract } from './contract-fencing.js';
 import { parkedContract } from './contract-parked.js';
 import { partitionsContract } from './contract-partitions.js';
 import { quarantineContract } from './contract-quarantine.js';
@@ -222,6 +223,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, cle
     partitionsContract(() => store);
     analysisMemoryContract(() => store);
     parkedContract(() => store);
+    fencingContract(() => store);
 
     describe('outbox', () => {
       it('never enqueues the same effect key twice', async () => {

@@ -24,6 +24,7 @@ import type {
   OutboxDbRow,
   OwnerRow,
   ParkedDbRow,
+  PartitionEpochRow,
   PartitionLeaseRow,
   QuarantineDbRow,
   StateCountRow,
@@ -86,6 +87,11 @@ export interface TimerKey {
  * `upsertTimers` and of `addCounters` never hold two items with the same key.
  */
 export interface CommitPlans {
+  /**
+   * The epochs of these partitions (ascending, distinct), locked until the transaction ends against a
+   * lease change where the dialect can (a lease transaction waits for the commit).
+   */
+  lockPartitionEpochs(partitions: readonly number[]): Plan<PartitionEpochRow>[];
   /** Records inbound message ids; written: the ids that were new (an id seen before is left as it is). */
   insertInbox(entries: readonly InboxEntry[]): GuardedWrite;
   deleteInbox(messageIds: readonly string[]): Plan[];

@@ -39,9 +39,21 @@ export interface DecisionCommit {
    * forgets it. Written only when the decision commits.
    */
   analysisMemory?: string | null;
+  /**
+   * The epoch of the workflow's VIN partition (PartitionLease.epochs) the deciding instance held it
+   * with. The decision commits only while the partition still has that epoch: once another instance
+   * has taken the partition over (which raises it), the decision is `fenced` and writes nothing. The
+   * check and the commit are atomic: a takeover waits for a commit under way, or the commit sees it.
+   * Without it, no check.
+   */
+  partitionEpoch?: number;
 }
 
-export type CommitOutcome = 'committed' | 'duplicate' | 'conflict';
+/**
+ * `conflict`: the workflow moved on since the decision was made (decide again); `fenced`: its VIN's
+ * partition changed hands since (the decision is the new holder's to make).
+ */
+export type CommitOutcome = 'committed' | 'duplicate' | 'conflict' | 'fenced';
 
 export interface FiredTimer {
   name: TimerName;

@@ -47,6 +47,11 @@ export interface OwnerRow {
   owner: string;
 }
 
+export interface PartitionEpochRow {
+  part: number;
+  epoch: number;
+}
+
 export interface PartitionLeaseRow {
   part: number;
   owner: string | null;

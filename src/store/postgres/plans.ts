@@ -506,6 +506,17 @@ export function selectQuarantine(limit: number): Plan<rows.QuarantineDbRow> {
 
 // ---- partition leases ----------------------------------------------------------------------
 
+/**
+ * FOR SHARE: commits share the rows, and a lease transaction, which locks every partition FOR UPDATE
+ * in ascending order, waits for the commits under way (and they for it). Locked in ascending order
+ * too, and first in a commit, so the two never wait on each other in a cycle.
+ */
+const lockPartitionEpochsText =
+  'SELECT part, epoch FROM partition_leases WHERE part = ANY($1::int[]) ORDER BY part FOR SHARE';
+export function lockPartitionEpochs(partitions: readonly number[]): Plan<rows.PartitionEpochRow>[] {
+  return [{ text: lockPartitionEpochsText, values: [partitions] }];
+}
+
 /** Every lease row locked: instances renewing at the same moment take turns. */
 const lockPartitionLeasesText = 'SELECT part, owner, expires_at, epoch FROM partition_leases ORDER BY part FOR UPDATE';
 export function lockPartitionLeases(): Plan<rows.PartitionLeaseRow> {

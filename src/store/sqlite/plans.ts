@@ -510,6 +510,13 @@ export function selectQuarantine(limit: number): Plan<rows.QuarantineDbRow> {
 
 // ---- partition leases ----------------------------------------------------------------------
 
+/** SQLite has one writer at a time: the commit's transaction alone keeps a lease change out. */
+const lockPartitionEpochsText =
+  'SELECT part, epoch FROM partition_leases WHERE part IN (SELECT value FROM json_each(?))';
+export function lockPartitionEpochs(partitions: readonly number[]): Plan<rows.PartitionEpochRow>[] {
+  return [{ text: lockPartitionEpochsText, values: [JSON.stringify(partitions)] }];
+}
+
 const lockPartitionLeasesText = 'SELECT part, owner, expires_at, epoch FROM partition_leases ORDER BY part';
 export function lockPartitionLeases(): Plan<rows.PartitionLeaseRow> {
   return { text: lockPartitionLeasesText, values: [] };
