@@ -147,7 +147,7 @@ export class PartitionKeeper {
     if (gained + lost > 0)
       this.log.info(
         { owner: this.opts.owner, held: this.held.size, gained, lost, members: lease?.members ?? 0 },
-        'VIN partitions changed hands',
+        'VIN partitions held by this instance changed',
       );
   }
 }
