@@ -38,7 +38,12 @@ export interface ChildSpec {
 export function clusterChildren(config: Pick<Config, 'port'>, orchestrators: number, agents: number): ChildSpec[] {
   const out: ChildSpec[] = [];
   for (let i = 2; i <= orchestrators; i++) {
-    out.push({ name: `orchestrator-${i}`, args: ['orchestrator'], overrides: { port: config.port === 0 ? 0 : config.port + i - 1 } });
+    // A stable id per slot: a child restarted after a crash takes its partitions back at once.
+    out.push({
+      name: `orchestrator-${i}`,
+      args: ['orchestrator'],
+      overrides: { port: config.port === 0 ? 0 : config.port + i - 1, instanceId: `orchestrator-${i}` },
+    });
   }
   for (const kind of AGENT_KINDS) {
     for (let i = 1; i <= agents; i++) out.push({ name: `agent-${kind}-${i}`, args: ['agent', kind] });

@@ -185,6 +185,18 @@ export async function startAgents(kinds: readonly AgentKind[], opts: AgentDeps &
   };
 }
 
+/**
+ * The orchestrator's instance id: the configured one; on the in-process bus (one orchestrator per store,
+ * the data directory's lock sees to it) always the same, so a process restarted after a crash holds its
+ * VIN partitions again at once instead of waiting for its old lease to expire; else a new random one.
+ */
+export function instanceIdOf(config: Pick<Config, 'instanceId' | 'bus'>): { instanceId?: string } {
+  if (config.instanceId) return { instanceId: config.instanceId };
+  return busKind(config) === 'memory' ? { instanceId: EMBEDDED_INSTANCE_ID } : {};
+}
+
+export const EMBEDDED_INSTANCE_ID = 'embedded';
+
 export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
   const { config, clock, log } = opts;
   const kinds = opts.agents ?? (busKind(config) === 'memory' ? AGENT_KINDS : []);
@@ -212,6 +224,7 @@ export async function startSystem(opts: SystemOptions): Promise<PitwallSystem> {
     telematicsApiUrl: config.telematicsUrl,
     schedulerApiUrl: config.schedulerUrl,
     telematicsClient: createTelematicsClient(config.telematicsUrl, DEFAULT_REQUEST_TIMEOUT_MS),
+    ...instanceIdOf(config),
     pollingInterval: config.pollingInterval,
     analysisIntervalMs: config.analysisInterval * 1000,
     fetchConcurrency: config.fetchConcurrency,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_DEFAULTS, ConfigError, DEFAULT_POLLING_INTERVAL_S, DEFAULTS, resolveConfig } from './config.js';
-import { clockFor, leaseFor, loadBusSecret, retentionFor, workflowTimingFor } from './compose.js';
+import { EMBEDDED_INSTANCE_ID, clockFor, instanceIdOf, leaseFor, loadBusSecret, retentionFor, workflowTimingFor } from './compose.js';
 import { ScaledClock, SystemClock } from '../clock/clocks.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pitwall-config-'));
@@ -67,6 +67,15 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ env: { PITWALL_DB_URL: 'mysql://db/pitwall' } })).toThrow(/db \(environment PITWALL_DB_URL\) must be a SQLite file path or a URL such as postgres:\/\//);
     expect(() => resolveConfig({ env: { PITWALL_BUS_URL: 'kafka://k:9092' } })).toThrow(/must be memory or a URL such as nats:\/\//);
     expect(() => resolveConfig({ env: {}, flags: { bus: 'nats://ok:4222,redis://no' } })).toThrow(/--bus/);
+  });
+
+  it('names an orchestrator `embedded` on the in-process bus unless told otherwise, and refuses a name it could not log safely', () => {
+    expect(instanceIdOf(resolveConfig({ env: {} }))).toEqual({ instanceId: EMBEDDED_INSTANCE_ID });
+    expect(instanceIdOf(resolveConfig({ env: { PITWALL_BUS_URL: 'nats://127.0.0.1:4222' } }))).toEqual({});
+    expect(instanceIdOf(resolveConfig({ env: { PITWALL_BUS_URL: 'nats://127.0.0.1:4222', PITWALL_INSTANCE_ID: 'orchestrator-2' } }))).toEqual({
+      instanceId: 'orchestrator-2',
+    });
+    expect(() => resolveConfig({ env: { PITWALL_INSTANCE_ID: 'two words' } })).toThrow(/instance-id \(environment PITWALL_INSTANCE_ID\) must be up to 100 letters/);
   });
 
   it('applies per-command defaults under the user’s choices', () => {

@@ -18,7 +18,8 @@ export type SettingType =
   | 'personas'
   | 'db-url'
   | 'bus-url'
-  | 'namespace';
+  | 'namespace'
+  | 'instance-id';
 
 export interface Setting {
   key: SettingKey;
@@ -59,6 +60,8 @@ export interface Config {
   bus: string;
   /** Lower-case letters and digits prefixing this deployment's NATS streams and subjects; '' = none */
   busNamespace: string;
+  /** This orchestrator's name among the instances sharing the VIN partitions; '' = see SETTINGS */
+  instanceId: string;
   /** Orchestrator processes `pitwall start` runs (more than one needs a shared bus) */
   orchestrators: number;
   /** Processes of each agent kind `pitwall start` runs on a shared bus */
@@ -117,6 +120,13 @@ export const SETTINGS: readonly Setting[] = [
     type: 'namespace',
     doc: 'NATS only: lower-case letters and digits that prefix this deployment’s streams and subjects, so several deployments (or test runs) share one NATS server; empty: none',
   },
+  {
+    key: 'instanceId',
+    flag: 'instance-id',
+    env: 'PITWALL_INSTANCE_ID',
+    type: 'instance-id',
+    doc: 'this orchestrator’s name among those sharing the fleet’s VIN partitions: unique among live processes, and the same across a restart, so a restarted one takes its partitions back at once (not after the lease); empty: `embedded` on the in-process bus, else a new random one',
+  },
   { key: 'orchestrators', flag: 'orchestrators', env: 'PITWALL_ORCHESTRATORS', type: 'int', min: 1, max: 16, doc: '`pitwall start`: orchestrator processes (more than one needs `--bus nats://…`)' },
   { key: 'agents', flag: 'agents', env: 'PITWALL_AGENTS', type: 'int', min: 1, max: 16, doc: '`pitwall start` on NATS: processes of each agent kind (analysis, engagement, scheduling, feedback)' },
 ];
@@ -149,6 +159,7 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   db: '',
   bus: 'memory',
   busNamespace: '',
+  instanceId: '',
   orchestrators: 1,
   agents: 1,
 });
@@ -234,6 +245,11 @@ export function parseSetting(setting: Setting, raw: unknown, origin: string): st
     case 'namespace':
       if (typeof text !== 'string' || !/^[a-z0-9]*$/.test(text) || text === 'channel') {
         throw new ConfigError(`${what} must be lower-case letters and digits (or empty), got ${JSON.stringify(raw)}`);
+      }
+      return text;
+    case 'instance-id':
+      if (typeof text !== 'string' || !/^[A-Za-z0-9_.:-]{0,100}$/.test(text)) {
+        throw new ConfigError(`${what} must be up to 100 letters, digits and _ . : -, got ${JSON.stringify(raw)}`);
       }
       return text;
     case 'optional-path':

@@ -83,7 +83,7 @@ withSettings(
   program
     .command('orchestrator')
     .description('Run the orchestrator, its agents and the HTTP API against real (or mock) telematics and scheduler APIs'),
-  ['telematicsUrl', 'schedulerUrl', 'notifyUrl', 'pollingInterval', 'analysisInterval', 'dataDir', 'db', 'bus', 'busNamespace', 'port', 'host', 'pitwallUrl', 'speed', 'clockEpoch', 'fetchConcurrency', 'stateTimeout', 'logLevel', 'analysisModel'],
+  ['telematicsUrl', 'schedulerUrl', 'notifyUrl', 'pollingInterval', 'analysisInterval', 'dataDir', 'db', 'bus', 'busNamespace', 'instanceId', 'port', 'host', 'pitwallUrl', 'speed', 'clockEpoch', 'fetchConcurrency', 'stateTimeout', 'logLevel', 'analysisModel'],
   ORCH_OVERRIDES,
 ).action(async (_o, cmd: Command) =>
   run(async () => {

@@ -90,6 +90,8 @@ export async function startEmbedded(config: Readonly<Config>): Promise<void> {
     pitwallUrl,
     notifyUrl: telematics.url,
     ...(epoch !== null ? { clockEpoch: new Date(epoch).toISOString() } : {}),
+    // Orchestrator 1 of a cluster keeps its name across restarts, as its siblings do (cluster.ts).
+    ...(cluster && !config.instanceId ? { instanceId: 'orchestrator-1' } : {}),
   };
   const system = await startSystem({
     config: systemConfig,

@@ -18,6 +18,7 @@ import { EnvelopeFactory } from '../bus/signing.js';
 import { createSqliteStore } from '../store/index.js';
 import { VIN_PARTITIONS, partitionOf } from '../store/partition.js';
 import type { Store } from '../store/port.js';
+import { dropSchema } from '../testing/corner.js';
 import { requireService, serviceUrl } from '../testing/services.js';
 import { MainOrchestrationLoop, type OrchestratorOptions } from './main-loop.js';
 import { TEST_KEYS, testLoopOptions, until } from './testing/loop.js';
@@ -49,16 +50,7 @@ const postgres: Backend = {
     const schema = `pitwall_instances_${randomBytes(4).toString('hex')}`;
     return {
       open: async () => (await import('../store/postgres/index.js')).createPostgresStore({ url: pgUrl, schema, poolSize: 4 }),
-      drop: async () => {
-        const { default: pg } = await import('pg');
-        const client = new pg.Client({ connectionString: pgUrl });
-        await client.connect();
-        try {
-          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        } finally {
-          await client.end();
-        }
-      },
+      drop: () => dropSchema(pgUrl, schema),
     };
   },
 };
@@ -383,6 +375,32 @@ describe.each(backends)('two orchestrator instances on a $name', (backend) => {
     await c.b.loop.start();
     await until(async () => (await c.state(vin)) === 'completed', 'the new holder applies it');
     expect(c.decided.filter((d) => d.vin === vin && d.reason.includes('decline')).map((d) => d.instance)).toEqual([c.b.name]);
+  });
+
+  it('holds its partitions again at once when restarted under the same id after dying, where a new id waits for the lease', async () => {
+    const shared = backend.shared();
+    drops.push(shared.drop);
+    const clock = new ManualClock(T0);
+    const bus = new MemoryBus({ clock });
+    const telematics: TelematicsClient = { fetchPage: async () => ({ vehicles: [], next_cursor: null }), fetchHistory: async () => [] };
+    const start = async (instanceId: string) => {
+      const store = await shared.open();
+      stores.push(store);
+      const loop = new MainOrchestrationLoop(testLoopOptions({ store, bus, clock, telematicsClient: telematics }, { instanceId, leaseMs: HOUR }));
+      loops.push(loop);
+      await loop.start();
+      return { store, loop };
+    };
+    const first = await start('embedded');
+    expect(first.loop.heldPartitions()).toHaveLength(VIN_PARTITIONS);
+    // It dies (kill -9): nothing is released.
+    vi.spyOn(first.store, 'releasePartitions').mockResolvedValue();
+    await first.loop.stop();
+    const stranger = await start('orchestrator-new');
+    expect(stranger.loop.heldPartitions()).toEqual([]);
+    await stranger.loop.stop();
+    const again = await start('embedded');
+    expect(again.loop.heldPartitions()).toHaveLength(VIN_PARTITIONS);
   });
 
   it('parks nothing when one instance runs alone: it holds every partition', async () => {
