@@ -57,9 +57,23 @@ pg_run() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Whether our role and test database answer on 127.0.0.1:$1 (creating the database if the role can).
+pg_ours() {
+  local url="postgres://${PG_USER}:${PG_PASSWORD}@127.0.0.1:$1/${PG_DB}"
+  PGPASSWORD="$PG_PASSWORD" psql "$url" -Atqc 'select 1' >/dev/null 2>&1 && return 0
+  PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -p "$1" -U "$PG_USER" -d postgres -qc "CREATE DATABASE $PG_DB" >/dev/null 2>&1
+}
+
 start_pg() {
   local bin data="$DIR/pg"
   bin="$(pg_bin)"
+  # A server someone else runs on the port (a distribution's own cluster, started by its package) knows
+  # nothing of our role: unless a port was asked for, ours goes on the next free one.
+  while listening "$PG_PORT" && ! pg_ours "$PG_PORT"; do
+    [ -n "${PITWALL_PG_PORT:-}" ] && die "a PostgreSQL server on 127.0.0.1:$PG_PORT does not take role $PG_USER; pick another PITWALL_PG_PORT"
+    say "127.0.0.1:$PG_PORT is another server's; trying $((PG_PORT + 1))"
+    PG_PORT=$((PG_PORT + 1))
+  done
   if listening "$PG_PORT"; then
     say "PostgreSQL already answers on 127.0.0.1:$PG_PORT"
   else
@@ -82,13 +96,10 @@ start_pg() {
       -o "-p $PG_PORT -k $data -c listen_addresses=127.0.0.1 -c max_connections=200" start >&2 ||
       { tail -20 "$DIR/pg.log" >&2; die "PostgreSQL did not start"; }
     echo started >"$DIR/pg.started"
+    wait_for "$PG_PORT" PostgreSQL 60
+    pg_ours "$PG_PORT" || die "cannot create database $PG_DB on 127.0.0.1:$PG_PORT as $PG_USER"
   fi
-  wait_for "$PG_PORT" PostgreSQL 60
-  # The test database; the role exists from initdb (or from an earlier run on a server we did not start).
-  if ! PGPASSWORD="$PG_PASSWORD" psql "$PG_URL" -Atqc 'select 1' >/dev/null 2>&1; then
-    PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -qc "CREATE DATABASE $PG_DB" >&2 ||
-      die "cannot create database $PG_DB on 127.0.0.1:$PG_PORT as $PG_USER (a server this script did not start? set PITWALL_PG_PORT)"
-  fi
+  PG_URL="postgres://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/${PG_DB}"
 }
 
 start_nats() {
