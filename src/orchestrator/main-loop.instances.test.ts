@@ -21,7 +21,7 @@ import type { Store } from '../store/port.js';
 import { dropSchema } from '../testing/corner.js';
 import { requireService, serviceUrl } from '../testing/services.js';
 import { MainOrchestrationLoop, type OrchestratorOptions } from './main-loop.js';
-import { TEST_KEYS, testLoopOptions, until } from './testing/loop.js';
+import { TEST_KEYS, brakesDueResult, testLoopOptions, until } from './testing/loop.js';
 import type { TelematicsClient } from './telematics-client.js';
 
 const T0 = Date.parse('2026-05-04T08:00:00Z');
@@ -125,17 +125,7 @@ describe.each(backends)('two orchestrator instances on a $name', (backend) => {
             receiver: AGENTS.orchestrator,
             correlationId: env.header.correlation_id,
             causationId: env.header.message_id,
-            payload: {
-              vin,
-              anomalies: [],
-              predicted_failures: [{ component: 'brakes', mode: 'pad_wear', probability: 0.9, days_to_failure: 3 }],
-              predicted_days_to_failure: 3,
-              failure_probability: 0.9,
-              confidence: 0.8,
-              samples_analyzed: 10,
-              model_version: 'test',
-              memory: `h1.test.${vin}`,
-            },
+            payload: brakesDueResult(vin, { memory: `h1.test.${vin}` }),
           }),
         );
       },

@@ -8,7 +8,7 @@ import { EnvelopeFactory } from '../bus/signing.js';
 import { createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import { MainOrchestrationLoop, type OrchestratorOptions } from './main-loop.js';
-import { TEST_KEYS, testLoopOptions, until } from './testing/loop.js';
+import { TEST_KEYS, brakesDueResult, testLoopOptions, until } from './testing/loop.js';
 import { TelematicsError, type TelematicsClient } from './telematics-client.js';
 
 const T0 = Date.parse('2026-05-04T08:00:00Z');
@@ -141,16 +141,7 @@ describe('MainOrchestrationLoop', () => {
           messageType: 'analysis_result',
           receiver: 'orchestrator',
           correlationId: env.header.correlation_id,
-          payload: {
-            vin: VIN,
-            anomalies: [],
-            predicted_failures: [{ component: 'brakes', mode: 'pad_wear', probability: 0.9, days_to_failure: 3 }],
-            predicted_days_to_failure: 3,
-            failure_probability: 0.9,
-            confidence: 0.8,
-            samples_analyzed: 10,
-            model_version: 'test',
-          },
+          payload: brakesDueResult(VIN),
         }),
       );
     }, { queue: AGENTS.dataAnalysis });
